@@ -1,0 +1,195 @@
+"""Configuration: one YAML file per environment in conf/, loaded once into frozen dataclasses.
+
+Every key is required (no silent defaults), unknown keys are rejected, and every error names the
+dotted key, so a bad setting fails before Spark starts. `--set dotted.key=value` overrides any
+setting; the value is parsed as a YAML scalar (`--set features.user_window_days=7`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jobs.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = REPO_ROOT / "conf"
+
+
+@dataclasses.dataclass(frozen=True)
+class SparkConfig:
+    master: str | None
+    app_name: str
+    jars_dir: str | None
+    conf: dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True)
+class TablesConfig:
+    raw_transactions: str
+    raw_chargebacks: str
+    labels: str
+    quarantine: str
+    user_features: str
+    merchant_features: str
+    staging: str
+    training_sets: str
+
+
+@dataclasses.dataclass(frozen=True)
+class FeaturesConfig:
+    user_window_days: int
+    merchant_window_days: int
+    late_arrival_lookback_days: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FeastConfig:
+    repo_path: str
+    registry: str
+    project: str
+
+
+@dataclasses.dataclass(frozen=True)
+class OnlineStoreConfig:
+    endpoint: str
+    region: str
+    table_name_template: str
+    write_rate_cap: int
+    max_in_flight_per_partition: int
+    ttl_attribute_enabled: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class QualityConfig:
+    results_path: str
+    freshness_max_lag_days: int
+    row_count_min_ratio: float
+    row_count_max_ratio: float
+    max_null_rate: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    env: str
+    spark: SparkConfig
+    tables: TablesConfig
+    features: FeaturesConfig
+    feast: FeastConfig
+    online_store: OnlineStoreConfig
+    quality: QualityConfig
+
+
+# Keys holding filesystem locations; relative ones are resolved against the repository root so a
+# job behaves the same whatever directory it is started from.
+_PATH_KEYS = {"spark.jars_dir", "feast.repo_path", "feast.registry", "quality.results_path"}
+_PATH_SECTIONS = {"tables"}
+
+
+def load_config(
+    *, env: str | None = None, config_file: str | None = None, overrides: Sequence[str] = ()
+) -> Config:
+    """Load `conf/<env>.yaml` (or an explicit file), apply `key=value` overrides, validate."""
+    if (env is None) == (config_file is None):
+        raise ConfigError("give exactly one of --env NAME or --config FILE")
+    path = Path(config_file) if config_file else CONF_DIR / f"{env}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in CONF_DIR.glob("*.yaml")))
+        raise ConfigError(f"configuration file {path} does not exist (environments: {known})")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from err
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections")
+    for override in overrides:
+        _apply_override(raw, override)
+    return _build(Config, raw, prefix="")
+
+
+def _apply_override(raw: dict[str, Any], override: str) -> None:
+    key, sep, value = override.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set takes dotted.key=value, got {override!r}")
+    *parents, leaf = key.split(".")
+    node = raw
+    for i, part in enumerate(parents):
+        child = node.get(part)
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {key}: {'.'.join(parents[: i + 1])} is not a section")
+        node = child
+    if leaf not in node and not parents == ["spark", "conf"]:
+        raise ConfigError(f"--set {key}: unknown setting {key}")
+    node[leaf] = yaml.safe_load(value) if value else None
+    if parents == ["spark", "conf"]:
+        node[leaf] = value
+
+
+def _build(cls: type, data: Any, *, prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{prefix or 'configuration'} must be a mapping")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown setting {_join(prefix, unknown[0])}")
+    values = {}
+    for name in names:
+        key = _join(prefix, name)
+        if name not in data:
+            raise ConfigError(f"missing setting {key}")
+        values[name] = _coerce(hints[name], data[name], key=key)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, *, key: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, prefix=key)
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        (inner,) = [o for o in options if o is not type(None)]
+        return _coerce(inner, value, key=key)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"setting {key} must be a mapping")
+        return {str(k): str(v) for k, v in value.items()}
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"setting {key} must be true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"setting {key} must be a whole number, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"setting {key} must be a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"setting {key} must be a non-empty string, got {value!r}")
+        return _resolve_path(value) if _is_path_key(key) else value
+    raise ConfigError(f"setting {key} has an unsupported type {hint!r}")
+
+
+def _is_path_key(key: str) -> bool:
+    return key in _PATH_KEYS or key.split(".")[0] in _PATH_SECTIONS
+
+
+def _resolve_path(value: str) -> str:
+    if "://" in value or value.startswith("/"):
+        return value
+    return str(REPO_ROOT / value)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name

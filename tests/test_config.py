@@ -1,0 +1,50 @@
+import pytest
+
+from jobs.config import load_config
+from jobs.errors import ConfigError
+
+
+@pytest.mark.parametrize("env", ["local", "emr", "databricks"])
+def test_every_environment_loads(env):
+    config = load_config(env=env)
+    assert config.env == env
+    assert config.feast.project == "fraud_detection"
+
+
+def test_relative_paths_resolve_against_the_repository_root():
+    config = load_config(env="local")
+    assert config.tables.user_features.endswith("/data/features/user_transaction_features")
+    assert config.tables.user_features.startswith("/")
+
+
+def test_override_changes_one_setting():
+    config = load_config(env="local", overrides=["features.late_arrival_lookback_days=5"])
+    assert config.features.late_arrival_lookback_days == 5
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("features.user_window_days=seven", "features.user_window_days"),
+        ("features.no_such_key=1", "features.no_such_key"),
+        ("tables.user_features=", "tables.user_features"),
+        ("online_store.ttl_attribute_enabled=maybe", "online_store.ttl_attribute_enabled"),
+        ("nonsense", "dotted.key=value"),
+    ],
+)
+def test_bad_setting_names_the_key(override, named):
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+        load_config(env="local", overrides=[override])
+
+
+def test_missing_setting_names_the_key(tmp_path):
+    text = (load_config.__globals__["CONF_DIR"] / "local.yaml").read_text()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(text.replace("  late_arrival_lookback_days: 3\n", ""))
+    with pytest.raises(ConfigError, match=r"missing setting features\.late_arrival_lookback_days"):
+        load_config(config_file=str(broken))
+
+
+def test_unknown_environment_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="environments: databricks, emr, local"):
+        load_config(env="staging")
