@@ -1,0 +1,30 @@
+"""The quarantine table: every row a run read but did not use, with the rule it broke and the run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs.schemas import INGEST_DATE, QUARANTINE
+
+
+def select_quarantine_rows(
+    rejected: DataFrame, *, source_table: str, run_id: str, quarantined_at: dt.datetime
+) -> DataFrame:
+    """`rejected` is a raw table's rows tagged with `rule`; the original row is kept as JSON."""
+    record_columns = [c for c in rejected.columns if c != "rule"]
+    return rejected.select(
+        F.lit(source_table).alias("source_table"),
+        F.col("rule"),
+        F.lit(run_id).alias("run_id"),
+        F.lit(quarantined_at).cast("timestamp").alias("quarantined_at"),
+        F.col("transaction_id"),
+        F.col(INGEST_DATE),
+        F.to_json(F.struct(*record_columns), {"ignoreNullFields": "false"}).alias("record"),
+    ).select([F.col(f.name).cast(f.dataType) for f in QUARANTINE.fields])
+
+
+def append_quarantine(rows: DataFrame, *, path: str) -> None:
+    rows.write.format("delta").mode("append").partitionBy("source_table").save(path)

@@ -1,0 +1,208 @@
+"""`python -m jobs features`: compute user_transaction_features and merchant_risk_features.
+
+Two modes: `--start/--end` backfills snapshot days; `--run-date D` recomputes D and the configured
+late-arrival lookback before it. Either way the job reads only the raw landing days its windows
+need, checks every row against FEATURES.md (bad rows go to the quarantine table, and
+`read = used + quarantined` is reported per table), and replaces exactly the computed days of each
+feature table in one Delta commit per table.
+
+Work done once: the raw transactions are scanned once, ranked by transaction_id (the one shuffle
+of full rows), and cached; quarantine, counts and both feature tables read that cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark import StorageLevel
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+
+from jobs import cli
+from jobs.config import Config
+from jobs.errors import BadInputError
+from jobs.features import raw_rules
+from jobs.features.inputs import read_landed_between
+from jobs.features.merchant_features import build_merchant_risk_features
+from jobs.features.publish import replace_partitions
+from jobs.features.quarantine import append_quarantine, select_quarantine_rows
+from jobs.features.run_range import DateRange
+from jobs.features.user_features import build_user_transaction_features
+from jobs.schemas import RAW_CHARGEBACKS, RAW_TRANSACTIONS
+
+log = logging.getLogger(__name__)
+
+USER_TABLE = "user_transaction_features"
+MERCHANT_TABLE = "merchant_risk_features"
+
+
+def build_parser(command: str = "features") -> argparse.ArgumentParser:
+    parser = cli.command_parser(command, __doc__.split("\n\n")[0].split(": ", 1)[1])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--run-date", type=cli.parse_date, help="recompute this day and the late-arrival lookback")
+    mode.add_argument("--start", type=cli.parse_date, help="first snapshot day of a backfill (with --end)")
+    parser.add_argument("--end", type=cli.parse_date, help="last snapshot day of a backfill, inclusive")
+    parser.add_argument(
+        "--tables",
+        default=f"{USER_TABLE},{MERCHANT_TABLE}",
+        help=f"comma-separated feature tables to compute (default: both: {USER_TABLE},{MERCHANT_TABLE})",
+    )
+    return parser
+
+
+def resolve_run_range(args: argparse.Namespace, config: Config) -> DateRange:
+    if args.run_date is not None:
+        if args.end is not None:
+            raise BadInputError("--end goes with --start, not with --run-date")
+        return DateRange.ending_on(args.run_date, lookback_days=config.features.late_arrival_lookback_days)
+    if args.end is None:
+        raise BadInputError("--start needs --end (the last snapshot day, inclusive)")
+    if args.start > args.end:
+        raise BadInputError(f"--start {args.start} is after --end {args.end}")
+    return DateRange(args.start, args.end)
+
+
+def selected_tables(args: argparse.Namespace) -> list[str]:
+    tables = [t.strip() for t in args.tables.split(",") if t.strip()]
+    unknown = sorted(set(tables) - {USER_TABLE, MERCHANT_TABLE})
+    if unknown or not tables:
+        raise BadInputError(f"--tables: unknown feature table(s) {unknown}; known: {USER_TABLE}, {MERCHANT_TABLE}")
+    return tables
+
+
+def validate_args(args: argparse.Namespace, config: Config) -> None:
+    resolve_run_range(args, config)
+    selected_tables(args)
+
+
+def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[str, Any]:
+    return compute_features(spark, config, run_range=resolve_run_range(args, config), tables=selected_tables(args))
+
+
+def compute_features(
+    spark: SparkSession, config: Config, *, run_range: DateRange, tables: Sequence[str] = (USER_TABLE, MERCHANT_TABLE)
+) -> dict[str, Any]:
+    """Read, check, quarantine, compute and publish; returns what the JSON line reports."""
+    run_id = f"features-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    windows = config.features
+    widest = max(windows.user_window_days, windows.merchant_window_days)
+    first_day, last_day = run_range.first_window_day(widest), run_range.end
+    log.info(
+        "run %s: snapshot days %s..%s, reading landing days %s..%s",
+        run_id, run_range.start, run_range.end, first_day, last_day,
+    )
+
+    transactions = read_landed_between(
+        spark, table="transactions", path=config.tables.raw_transactions, schema=RAW_TRANSACTIONS,
+        first_day=first_day, last_day=last_day,
+    )
+    chargebacks = read_landed_between(
+        spark, table="chargebacks", path=config.tables.raw_chargebacks, schema=RAW_CHARGEBACKS,
+        first_day=first_day, last_day=last_day,
+    )
+    checked_transactions = transactions.transform(
+        raw_rules.with_transaction_rule, reference_instant=run_range.reference_instant
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    used_transactions = raw_rules.filter_used(checked_transactions)
+    checked_chargebacks = chargebacks.transform(
+        raw_rules.with_chargeback_rule, used_transactions=used_transactions
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        input_counts = {
+            "transactions": rule_counts(checked_transactions),
+            "chargebacks": rule_counts(checked_chargebacks),
+        }
+        quarantined = quarantine_rejected(
+            config, run_id=run_id, quarantined_at=computed_at,
+            rejected={"transactions": checked_transactions, "chargebacks": checked_chargebacks},
+            counts=input_counts,
+        )
+        first_chargebacks = raw_rules.first_chargeback_per_transaction(raw_rules.filter_used(checked_chargebacks))
+        batches = {
+            USER_TABLE: lambda: build_user_transaction_features(
+                used_transactions, run_range=run_range, window_days=windows.user_window_days, computed_at=computed_at
+            ),
+            MERCHANT_TABLE: lambda: build_merchant_risk_features(
+                used_transactions.join(first_chargebacks, on="transaction_id", how="left"),
+                run_range=run_range, window_days=windows.merchant_window_days, computed_at=computed_at,
+            ),
+        }
+        paths = {USER_TABLE: config.tables.user_features, MERCHANT_TABLE: config.tables.merchant_features}
+        written = {}
+        for table in tables:
+            written[table] = publish_batch(
+                spark, config, table=table, batch=batches[table](), path=paths[table], run_range=run_range,
+                run_id=run_id,
+            )
+    finally:
+        checked_chargebacks.unpersist()
+        checked_transactions.unpersist()
+    return {
+        "run_id": run_id,
+        "start": run_range.start.isoformat(),
+        "end": run_range.end.isoformat(),
+        "inputs": input_counts,
+        "quarantine": quarantined,
+        "tables": written,
+    }
+
+
+def publish_batch(
+    spark: SparkSession, config: Config, *, table: str, batch: DataFrame, path: str, run_range: DateRange, run_id: str
+) -> dict[str, Any]:
+    replace_partitions(batch, path=path, run_range=run_range)
+    return delta_commit_summary(spark, path)
+
+
+def rule_counts(checked: DataFrame) -> dict[str, Any]:
+    """`read = used + quarantined` for one raw table, from the cached checked rows (one small job)."""
+    by_rule = {row["rule"]: row["count"] for row in checked.groupBy("rule").count().collect()}
+    used = by_rule.pop(None, 0)
+    quarantined = sum(by_rule.values())
+    return {"read": used + quarantined, "used": used, "quarantined": quarantined, "by_rule": dict(sorted(by_rule.items()))}
+
+
+def quarantine_rejected(
+    config: Config,
+    *,
+    run_id: str,
+    quarantined_at: dt.datetime,
+    rejected: dict[str, DataFrame],
+    counts: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    tables_with_rejects = [name for name, c in counts.items() if c["quarantined"]]
+    for name in tables_with_rejects:
+        for rule, n in counts[name]["by_rule"].items():
+            log.warning(
+                "table %s: %d row(s) broke rule %s (column %s); quarantined under run %s",
+                name, n, rule, raw_rules.RULE_COLUMNS[rule], run_id,
+            )
+    if not tables_with_rejects:
+        return {"path": config.tables.quarantine, "rows": 0}
+    rows = None
+    for name in tables_with_rejects:
+        part = select_quarantine_rows(
+            raw_rules.filter_quarantined(rejected[name]), source_table=name, run_id=run_id,
+            quarantined_at=quarantined_at,
+        )
+        rows = part if rows is None else rows.unionByName(part)
+    append_quarantine(rows, path=config.tables.quarantine)
+    return {"path": config.tables.quarantine, "rows": sum(counts[n]["quarantined"] for n in tables_with_rejects)}
+
+
+def delta_commit_summary(spark: SparkSession, path: str) -> dict[str, Any]:
+    """The Delta version just committed and the rows it wrote, from the table's own history."""
+    last = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics").first()
+    metrics = last["operationMetrics"] or {}
+    return {"path": path, "delta_version": last["version"], "rows_written": int(metrics.get("numOutputRows", 0))}
+
+
+def main(argv: Sequence[str] | None = None, *, command: str = "features") -> int:
+    return cli.run_command(command, build_parser(command), argv, run, validate_args=validate_args)
+
