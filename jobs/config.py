@@ -73,6 +73,8 @@ class QualityConfig:
     row_count_min_ratio: float
     row_count_max_ratio: float
     max_null_rate: float
+    max_invalid_rate: float
+    audit_feature_writes: bool
 
 
 @dataclasses.dataclass(frozen=True)
