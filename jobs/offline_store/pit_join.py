@@ -1,0 +1,329 @@
+"""Point-in-time join of entity rows with any number of feature views, as FEATURES.md defines it.
+
+For an entity row at instant `t` and a view with TTL `ttl`, the view's values come from the feature
+row of the same key with the greatest `event_timestamp` in `[t - ttl, t]` (no lower bound when the
+TTL is 0), ties broken by the greatest `created_timestamp` (null loses), and, for rows equal in
+both, by the greatest feature values, so the result is deterministic. Entity rows are never dropped
+or duplicated; a null join key matches nothing. All instants are compared as UTC microseconds
+(`unix_micros`), so the session time zone cannot change a result.
+
+## How (union and forward fill, no join)
+
+Views are grouped by their join keys; each group costs one shuffle. Inside a group, entity rows
+and the feature rows of every view in the group are unioned into one narrow schema:
+
+    keys..., bucket, ts (micros), kind (0 feature, 1 entity), one struct per view, entity struct
+
+Feature rows carry their view's struct `(event micros, created micros, features...)`, entity rows
+carry the whole entity row as one struct. The union is partitioned by `(keys, bucket)` and sorted
+by `(ts, kind, view structs)`: a feature row at exactly `t` sorts before the entity row at `t`
+(it is included), and among feature rows of one instant the one with the greatest created
+timestamp comes last. A running `last(struct, ignorenulls=True)` then carries each view's latest
+row forward to every entity row; the TTL is applied afterwards by comparing the carried row's event
+time with `t - ttl`. Entity rows whose key has a null are given a negative bucket spread by a
+hash, so they never meet a feature row (feature rows with a null key are dropped) and never pile
+into one task. Nothing is joined on the key, so the cost does not grow with rows per key times
+entity rows per key, and no row is multiplied.
+
+## Hot keys and long TTLs (time buckets)
+
+With `bucket_seconds` set, the partition key is `(keys, floor(ts / bucket))`, so one key with
+millions of rows is spread over as many tasks as it has buckets. A bucket's entity rows may need a
+feature row from an earlier bucket (any earlier bucket: TTLs can be long or unbounded), so before
+the big shuffle a small aggregation computes, per `(keys, bucket)`, the last row of each view
+(`max` of the struct, which orders exactly like the sort above) and whether the bucket holds entity
+rows; a window over those summaries (partitioned by key, ordered by bucket, one row per bucket)
+carries the last summary of all earlier buckets into each bucket with entity rows. That carry-in row
+joins the union with the smallest possible `ts`, so in-bucket rows override it exactly as later
+rows override earlier ones. Result: identical to the unbucketed join, for any TTL.
+
+## Cost at 1 TB (e.g. 1 TB of feature rows, 100 GB of entity rows, 2000 shuffle partitions)
+
+- Shuffle: one per join-key group, of the projected rows only: keys + two longs + the feature
+  values, so about the size of the Parquet-decoded columns read (roughly 1.1 TB for the group that
+  holds the biggest view; Spark compresses shuffle blocks with lz4). The carry-in aggregation is
+  partially aggregated map-side: its shuffle is one row per (key, bucket, map task), typically
+  under 1% of the input with 30-day buckets on daily snapshots. No broadcast, no join.
+- Partitions: `spark.sql.shuffle.partitions` (or AQE's coalesced count) for the big shuffle; at
+  ~1.1 TB, 2000-4000 partitions give 250-500 MB per task. Buckets bound the largest task: a key
+  holding a fraction f of the rows spread over B buckets puts at most about f/B of the shuffle in
+  one task.
+- Memory per task: the sort is Spark's external sorter (spills), and the window operator buffers one
+  `(keys, bucket)` group at a time in a spillable array (`spark.sql.windowExec.buffer.*`), so
+  memory per task is bounded by those buffers plus one row per view, not by rows per key; a 1 GB
+  executor completes (see benchmarks/RESULTS.md).
+- Without buckets the plan is the floor (read, one repartition, one sort) plus a streaming window;
+  buckets add one more read of the inputs for the small aggregation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+MICROS_PER_SECOND = 1_000_000
+FEATURE_ROW = 0
+ENTITY_ROW = 1
+
+_TS = "_pit_ts"
+_KIND = "_pit_kind"
+_BUCKET = "_pit_bucket"
+_ENTITY = "_pit_entity"
+_HAS_ENTITY = "_pit_has_entity"
+EVENT_MICROS = "_pit_event_micros"
+CREATED_MICROS = "_pit_created_micros"
+_NULL_KEY_SPREAD = 4096
+_CARRY_TS = -(2**63)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ViewJoin:
+    """One feature view to join: its source rows and how they map onto entity columns.
+
+    `join_keys` are the entity-side column names, `source_join_keys` the same keys in `source`;
+    `features[i]` of the source becomes output column `output_columns[i]`.
+    """
+
+    name: str
+    source: DataFrame
+    join_keys: tuple[str, ...]
+    source_join_keys: tuple[str, ...]
+    features: tuple[str, ...]
+    output_columns: tuple[str, ...]
+    timestamp_field: str
+    created_timestamp_field: str | None
+    ttl_seconds: int
+
+
+def build_point_in_time_join(
+    entity_df: DataFrame,
+    views: Sequence[ViewJoin],
+    *,
+    timestamp_column: str,
+    bucket_seconds: int | None = None,
+) -> DataFrame:
+    """Entity rows in their columns, followed by every view's output columns in the given order."""
+    joined = entity_df
+    for join_keys, group in group_by_join_keys(views):
+        joined = joined.transform(
+            with_group_features,
+            views=group,
+            join_keys=join_keys,
+            timestamp_column=timestamp_column,
+            bucket_seconds=bucket_seconds,
+        )
+    outputs = [c for view in views for c in view.output_columns]
+    return joined.select(*entity_df.columns, *outputs)
+
+
+def group_by_join_keys(views: Sequence[ViewJoin]) -> list[tuple[tuple[str, ...], list[ViewJoin]]]:
+    groups: dict[tuple[str, ...], list[ViewJoin]] = {}
+    for view in views:
+        groups.setdefault(view.join_keys, []).append(view)
+    return list(groups.items())
+
+
+def with_group_features(
+    entity_df: DataFrame,
+    *,
+    views: Sequence[ViewJoin],
+    join_keys: tuple[str, ...],
+    timestamp_column: str,
+    bucket_seconds: int | None,
+) -> DataFrame:
+    """Add the output columns of `views`, which all join on `join_keys`, to every entity row."""
+    key_names = [f"_pit_key{i}" for i in range(len(join_keys))]
+    key_types = [entity_df.schema[k].dataType for k in join_keys]
+    view_columns = [f"_pit_view{i}" for i in range(len(views))]
+    view_types = [_view_struct_type(view) for view in views]
+    entity_type = T.StructType([T.StructField(f.name, f.dataType, True) for f in entity_df.schema.fields])
+
+    entity_rows = entity_df.transform(
+        select_entity_rows,
+        join_keys=join_keys,
+        key_names=key_names,
+        timestamp_column=timestamp_column,
+        view_columns=view_columns,
+        view_types=view_types,
+        bucket_seconds=bucket_seconds,
+    )
+    unioned = entity_rows
+    for i, view in enumerate(views):
+        feature_rows = view.source.transform(
+            select_feature_rows,
+            view=view,
+            key_names=key_names,
+            key_types=key_types,
+            view_columns=view_columns,
+            view_types=view_types,
+            own_column=view_columns[i],
+            entity_type=entity_type,
+            bucket_seconds=bucket_seconds,
+        )
+        unioned = unioned.unionByName(feature_rows)
+    if bucket_seconds:
+        unioned = unioned.unionByName(
+            unioned.transform(build_carry_in_rows, key_names=key_names, view_columns=view_columns, entity_type=entity_type)
+        )
+    latest = _latest_before(key_names, view_columns)
+    carried = unioned.select(
+        _ENTITY, _TS, _KIND, *[F.last(c, ignorenulls=True).over(latest).alias(c) for c in view_columns]
+    ).filter(F.col(_KIND) == ENTITY_ROW)
+    return carried.select(
+        *[F.col(_ENTITY).getField(c).alias(c) for c in entity_df.columns],
+        *[
+            _within_ttl(F.col(column), view).getField(out).alias(out)
+            for view, column in zip(views, view_columns, strict=True)
+            for out in view.output_columns
+        ],
+    )
+
+
+def select_entity_rows(
+    entity_df: DataFrame,
+    *,
+    join_keys: tuple[str, ...],
+    key_names: list[str],
+    timestamp_column: str,
+    view_columns: list[str],
+    view_types: list[T.StructType],
+    bucket_seconds: int | None,
+) -> DataFrame:
+    ts = F.unix_micros(F.col(timestamp_column))
+    has_null_key = _any_null([F.col(n) for n in key_names])
+    # A null key matches nothing: such rows get a bucket no feature row has (buckets of feature
+    # rows are >= 0 or the key is non-null) and are spread over many so they never form one hot group.
+    null_key_bucket = -1 - F.pmod(F.hash(F.col(_ENTITY)), F.lit(_NULL_KEY_SPREAD)).cast("long")
+    return (
+        entity_df.select(
+            *[F.col(k).alias(n) for k, n in zip(join_keys, key_names, strict=True)],
+            ts.alias(_TS),
+            F.struct(*[F.col(c) for c in entity_df.columns]).alias(_ENTITY),
+        )
+        .withColumn(_BUCKET, F.when(has_null_key, null_key_bucket).otherwise(_bucket_of(F.col(_TS), bucket_seconds)))
+        .withColumn(_KIND, F.lit(ENTITY_ROW))
+        .select(*key_names, _BUCKET, _TS, _KIND, *_null_views(view_columns, view_types), _ENTITY)
+    )
+
+
+def select_feature_rows(
+    source: DataFrame,
+    *,
+    view: ViewJoin,
+    key_names: list[str],
+    key_types: list[T.DataType],
+    view_columns: list[str],
+    view_types: list[T.StructType],
+    own_column: str,
+    entity_type: T.StructType,
+    bucket_seconds: int | None,
+) -> DataFrame:
+    keys = [F.col(k) for k in view.source_join_keys]
+    ts = F.unix_micros(F.col(view.timestamp_field))
+    is_joinable = ~_any_null(keys) & F.col(view.timestamp_field).isNotNull()
+    views = [
+        _view_struct(view).alias(c) if c == own_column else F.lit(None).cast(t).alias(c)
+        for c, t in zip(view_columns, view_types, strict=True)
+    ]
+    return source.filter(is_joinable).select(
+        *[k.cast(t).alias(n) for k, t, n in zip(keys, key_types, key_names, strict=True)],
+        _bucket_of(ts, bucket_seconds).alias(_BUCKET),
+        ts.alias(_TS),
+        F.lit(FEATURE_ROW).alias(_KIND),
+        *views,
+        F.lit(None).cast(entity_type).alias(_ENTITY),
+    )
+
+
+def build_carry_in_rows(
+    unioned: DataFrame, *, key_names: list[str], view_columns: list[str], entity_type: T.StructType
+) -> DataFrame:
+    """One row per (key, bucket) with entity rows: each view's last row from all earlier buckets."""
+    per_bucket = (
+        unioned.filter(F.col(_BUCKET) >= 0)
+        .groupBy(*key_names, _BUCKET)
+        .agg(*[F.max(c).alias(c) for c in view_columns], F.max(_KIND).alias(_HAS_ENTITY))
+    )
+    earlier_buckets = (
+        Window.partitionBy(*key_names)
+        .orderBy(F.col(_BUCKET))
+        .rowsBetween(Window.unboundedPreceding, -1)
+    )
+    carried = per_bucket.select(
+        *key_names,
+        _BUCKET,
+        _HAS_ENTITY,
+        *[F.last(c, ignorenulls=True).over(earlier_buckets).alias(c) for c in view_columns],
+    )
+    has_carry = _any_not_null([F.col(c) for c in view_columns])
+    return carried.filter((F.col(_HAS_ENTITY) == ENTITY_ROW) & has_carry).select(
+        *key_names,
+        _BUCKET,
+        F.lit(_CARRY_TS).cast("long").alias(_TS),
+        F.lit(FEATURE_ROW).alias(_KIND),
+        *view_columns,
+        F.lit(None).cast(entity_type).alias(_ENTITY),
+    )
+
+
+def _latest_before(key_names: list[str], view_columns: list[str]) -> Window:
+    order = [F.col(_TS).asc_nulls_first(), F.col(_KIND).asc(), *[F.col(c).asc_nulls_first() for c in view_columns]]
+    return (
+        Window.partitionBy(*key_names, _BUCKET)
+        .orderBy(*order)
+        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
+
+
+def _within_ttl(carried: Column, view: ViewJoin) -> Column:
+    if not view.ttl_seconds:
+        return carried
+    is_fresh = carried.getField(EVENT_MICROS) >= F.col(_TS) - F.lit(view.ttl_seconds * MICROS_PER_SECOND)
+    return F.when(is_fresh, carried)
+
+
+def _view_struct(view: ViewJoin) -> Column:
+    created = (
+        F.unix_micros(F.col(view.created_timestamp_field))
+        if view.created_timestamp_field
+        else F.lit(None).cast("long")
+    )
+    return F.struct(
+        F.unix_micros(F.col(view.timestamp_field)).alias(EVENT_MICROS),
+        created.alias(CREATED_MICROS),
+        *[F.col(f).alias(o) for f, o in zip(view.features, view.output_columns, strict=True)],
+    )
+
+
+def _view_struct_type(view: ViewJoin) -> T.StructType:
+    data_type = view.source.select(_view_struct(view).alias("v")).schema["v"].dataType
+    assert isinstance(data_type, T.StructType)
+    return T.StructType([T.StructField(f.name, f.dataType, True) for f in data_type.fields])
+
+
+def _null_views(view_columns: list[str], view_types: list[T.StructType]) -> list[Column]:
+    return [F.lit(None).cast(t).alias(c) for c, t in zip(view_columns, view_types, strict=True)]
+
+
+def _bucket_of(ts_micros: Column, bucket_seconds: int | None) -> Column:
+    if not bucket_seconds:
+        return F.lit(0).cast("long")
+    return F.floor(ts_micros / F.lit(bucket_seconds * MICROS_PER_SECOND)).cast("long")
+
+
+def _any_null(columns: list[Column]) -> Column:
+    result = F.lit(False)
+    for column in columns:
+        result = result | column.isNull()
+    return result
+
+
+def _any_not_null(columns: list[Column]) -> Column:
+    result = F.lit(False)
+    for column in columns:
+        result = result | column.isNotNull()
+    return result

@@ -1,0 +1,302 @@
+"""The point-in-time join against a brute-force pandas oracle written from FEATURES.md.
+
+Seeded random data on a coarse time grid, so that ties on event_timestamp, rows exactly at
+`t - ttl`, rows just outside it and rows after `t` all occur; plus targeted cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+
+import pandas as pd
+import pytest
+from pyspark.sql import types as T
+
+from jobs.offline_store.pit_join import ViewJoin, build_point_in_time_join
+
+T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+STEP = dt.timedelta(minutes=30)
+TTL_USER = 4 * 30 * 60  # 4 grid steps: rows at exactly t - ttl occur often
+TTL_PAIR = 3 * 30 * 60
+
+ENTITY_SCHEMA = T.StructType(
+    [
+        T.StructField("row_id", T.LongType()),
+        T.StructField("user_id", T.StringType()),
+        T.StructField("a", T.LongType()),
+        T.StructField("b", T.LongType()),
+        T.StructField("event_timestamp", T.TimestampType()),
+    ]
+)
+USER_SCHEMA = T.StructType(
+    [
+        T.StructField("user_id", T.StringType()),
+        T.StructField("event_timestamp", T.TimestampType()),
+        T.StructField("created_timestamp", T.TimestampType()),
+        T.StructField("count", T.LongType()),
+        T.StructField("amount", T.DoubleType()),
+    ]
+)
+PAIR_SCHEMA = T.StructType(
+    [
+        T.StructField("a", T.LongType()),
+        T.StructField("b", T.LongType()),
+        T.StructField("ts", T.TimestampType()),
+        T.StructField("created", T.TimestampType()),
+        T.StructField("score", T.DoubleType()),
+    ]
+)
+
+
+def at(steps: int) -> dt.datetime:
+    return T0 + steps * STEP
+
+
+# ---------------------------------------------------------------------------------------------
+# The oracle: FEATURES.md "Point-in-time join", row by row.
+
+
+def _max_key(row: dict, features: list[str]) -> tuple:
+    def low_null(value):
+        return (0, 0) if value is None or (isinstance(value, float) and pd.isna(value)) else (1, value)
+
+    return (row["event"], low_null(row["created"]), *[low_null(row[f]) for f in features])
+
+
+def oracle(entities: list[dict], views: list[dict]) -> list[tuple]:
+    out = []
+    for e in entities:
+        values: list = []
+        for view in views:
+            keys = [e[k] for k in view["keys"]]
+            t = e["event_timestamp"]
+            candidates = []
+            if None not in keys and t is not None:
+                for r in view["rows"]:
+                    same_key = [r[k] for k in view["source_keys"]] == keys
+                    in_window = r["event"] is not None and r["event"] <= t
+                    if view["ttl"]:
+                        in_window = in_window and r["event"] >= t - dt.timedelta(seconds=view["ttl"])
+                    if same_key and in_window:
+                        candidates.append(r)
+            best = max(candidates, key=lambda r, f=view["features"]: _max_key(r, f)) if candidates else None
+            values.extend(best[f] if best else None for f in view["features"])
+        out.append((e["row_id"], e["user_id"], e["a"], e["b"], e["event_timestamp"], *values))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Random data
+
+
+def random_case(seed: int, *, n_entities: int = 120, n_user_rows: int = 160, n_pair_rows: int = 120):
+    rng = random.Random(seed)
+    users = ["u1", "u2", "u3", "u4", "u5"]
+    pairs = [(1, 12), (11, 2), (1, 2), (11, 12), (3, 3)]
+    entities = []
+    for i in range(n_entities):
+        pair = rng.choice([*pairs, (None, 2), (1, None), (7, 7)])
+        entities.append(
+            {
+                "row_id": i,
+                "user_id": rng.choice([*users, None, "u_no_rows"]),
+                "a": pair[0],
+                "b": pair[1],
+                "event_timestamp": at(rng.randint(0, 40)),
+            }
+        )
+    entities += [dict(e) for e in rng.sample(entities, 10)]  # exact duplicates stay separate rows
+    created = [None, at(50), at(51), at(52)]
+    user_rows = [
+        {
+            # u5 only ever appears in the pair view's entity rows, never in user features
+            "user_id": rng.choice([*users[:4], None]),
+            "event": at(rng.randint(-6, 44)),
+            "created": rng.choice(created),
+            "count": rng.randint(0, 3),
+            "amount": rng.choice([None, 1.5, 2.5, float(rng.randint(0, 99))]),
+        }
+        for _ in range(n_user_rows)
+    ]
+    pair_rows = []
+    for _ in range(n_pair_rows):
+        a, b = rng.choice([*pairs[:4], (None, 12)])
+        pair_rows.append(
+            {"a": a, "b": b, "event": at(rng.randint(-6, 44)), "created": rng.choice(created), "score": rng.random()}
+        )
+    return entities, user_rows, pair_rows
+
+
+def frames(spark, entities, user_rows, pair_rows):
+    entity_df = spark.createDataFrame(
+        [(e["row_id"], e["user_id"], e["a"], e["b"], e["event_timestamp"]) for e in entities], ENTITY_SCHEMA
+    )
+    user_df = spark.createDataFrame(
+        [(r["user_id"], r["event"], r["created"], r["count"], r["amount"]) for r in user_rows], USER_SCHEMA
+    )
+    pair_df = spark.createDataFrame(
+        [(r["a"], r["b"], r["event"], r["created"], r["score"]) for r in pair_rows], PAIR_SCHEMA
+    )
+    return entity_df, user_df, pair_df
+
+
+def view_joins(user_df, pair_df, *, user_ttl=TTL_USER, pair_ttl=TTL_PAIR):
+    return [
+        ViewJoin(
+            name="user",
+            source=user_df,
+            join_keys=("user_id",),
+            source_join_keys=("user_id",),
+            features=("count", "amount"),
+            output_columns=("user_count", "user_amount"),
+            timestamp_field="event_timestamp",
+            created_timestamp_field="created_timestamp",
+            ttl_seconds=user_ttl,
+        ),
+        ViewJoin(
+            name="user_no_ttl",
+            source=user_df,
+            join_keys=("user_id",),
+            source_join_keys=("user_id",),
+            features=("amount",),
+            output_columns=("user_amount_ever",),
+            timestamp_field="event_timestamp",
+            created_timestamp_field="created_timestamp",
+            ttl_seconds=0,
+        ),
+        ViewJoin(
+            name="pair",
+            source=pair_df,
+            join_keys=("a", "b"),
+            source_join_keys=("a", "b"),
+            features=("score",),
+            output_columns=("pair_score",),
+            timestamp_field="ts",
+            created_timestamp_field="created",
+            ttl_seconds=pair_ttl,
+        ),
+    ]
+
+
+def oracle_views(user_rows, pair_rows, *, user_ttl=TTL_USER, pair_ttl=TTL_PAIR):
+    return [
+        {
+            "keys": ["user_id"],
+            "source_keys": ["user_id"],
+            "rows": user_rows,
+            "features": ["count", "amount"],
+            "ttl": user_ttl,
+        },
+        {"keys": ["user_id"], "source_keys": ["user_id"], "rows": user_rows, "features": ["amount"], "ttl": 0},
+        {"keys": ["a", "b"], "source_keys": ["a", "b"], "rows": pair_rows, "features": ["score"], "ttl": pair_ttl},
+    ]
+
+
+def run_join(spark, entities, user_rows, pair_rows, *, bucket_seconds=None, **ttls):
+    entity_df, user_df, pair_df = frames(spark, entities, user_rows, pair_rows)
+    got = build_point_in_time_join(
+        entity_df, view_joins(user_df, pair_df, **ttls), timestamp_column="event_timestamp", bucket_seconds=bucket_seconds
+    )
+    return got
+
+
+def _utc(value):
+    # collect() returns naive datetimes in the Python process's local zone
+    return value.astimezone(dt.UTC) if isinstance(value, dt.datetime) else value
+
+
+def as_rows(df) -> Counter:
+    return Counter(tuple(_utc(v) for v in r) for r in df.collect())
+
+
+def expected(entities, user_rows, pair_rows, **ttls) -> Counter:
+    return Counter(oracle(entities, oracle_views(user_rows, pair_rows, **ttls)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Property tests
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_cases_match_the_oracle(spark, seed):
+    entities, user_rows, pair_rows = random_case(seed)
+    got = run_join(spark, entities, user_rows, pair_rows)
+    assert got.columns == [
+        "row_id", "user_id", "a", "b", "event_timestamp", "user_count", "user_amount", "user_amount_ever", "pair_score"
+    ]  # fmt: skip
+    assert as_rows(got) == expected(entities, user_rows, pair_rows)
+
+
+@pytest.mark.parametrize("bucket_minutes", [30, 90, 24 * 60])
+def test_time_buckets_give_the_same_rows(spark, bucket_minutes):
+    """Buckets narrower than the TTL, wider than it, and holding everything: same answer."""
+    entities, user_rows, pair_rows = random_case(10 + bucket_minutes)
+    got = run_join(spark, entities, user_rows, pair_rows, bucket_seconds=bucket_minutes * 60)
+    assert as_rows(got) == expected(entities, user_rows, pair_rows)
+
+
+def test_non_utc_session_time_zone(spark):
+    entities, user_rows, pair_rows = random_case(7)
+    previous = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/Los_Angeles")
+    try:
+        got = as_rows(run_join(spark, entities, user_rows, pair_rows, bucket_seconds=3600))
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", previous)
+    assert got == expected(entities, user_rows, pair_rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Targeted cases (each also covered by the random data, here made certain)
+
+
+def one_user_case(spark, user_rows, entity_steps, *, ttl=TTL_USER, bucket_seconds=None):
+    entities = [
+        {"row_id": i, "user_id": "u1", "a": None, "b": None, "event_timestamp": at(s)}
+        for i, s in enumerate(entity_steps)
+    ]
+    got = run_join(spark, entities, user_rows, [], bucket_seconds=bucket_seconds, user_ttl=ttl)
+    return {r.row_id: (r.user_count, r.user_amount_ever) for r in got.collect()}
+
+
+def feature(step, created, count, amount=1.0, user="u1"):
+    return {"user_id": user, "event": at(step), "created": created, "count": count, "amount": amount}
+
+
+def test_tie_on_event_timestamp_is_broken_by_created_timestamp(spark):
+    rows = [feature(0, at(9), 1), feature(0, at(8), 2), feature(0, None, 3)]
+    assert one_user_case(spark, rows, [0, 1]) == {0: (1, 1.0), 1: (1, 1.0)}
+
+
+def test_ttl_boundary_is_included_and_just_outside_is_not(spark):
+    rows = [feature(0, None, 7)]
+    # TTL is 4 steps: t = step 4 sees the row at exactly t - ttl; step 5 does not.
+    got = one_user_case(spark, rows, [4, 5])
+    assert got == {0: (7, 1.0), 1: (None, 1.0)}
+
+
+def test_rows_after_t_are_ignored_and_rows_at_t_are_used(spark):
+    rows = [feature(2, None, 1), feature(3, None, 2)]
+    assert one_user_case(spark, rows, [2, 3, 1]) == {0: (1, 1.0), 1: (2, 1.0), 2: (None, None)}
+
+
+def test_hot_key_spread_over_buckets_with_long_gaps(spark):
+    """One key with most of the rows, buckets of one step, and a quiet stretch longer than the TTL."""
+    rng = random.Random(5)
+    rows = [feature(rng.randint(0, 60), at(70), i, float(i)) for i in range(1500)]
+    rows += [feature(200, None, -1, -1.0)]
+    entity_steps = [rng.randint(0, 260) for _ in range(200)]
+    entities = [
+        {"row_id": i, "user_id": "u1", "a": None, "b": None, "event_timestamp": at(s)}
+        for i, s in enumerate(entity_steps)
+    ]
+    got = run_join(spark, entities, rows, [], bucket_seconds=int(STEP.total_seconds()))
+    assert as_rows(got) == expected(entities, rows, [])
+
+
+def test_entity_frame_without_matching_rows_keeps_every_row(spark):
+    entities = [{"row_id": 1, "user_id": None, "a": None, "b": None, "event_timestamp": at(1)}] * 3
+    got = run_join(spark, entities, [feature(0, None, 1, user=None)], [])
+    assert as_rows(got) == Counter({(1, None, None, None, at(1), None, None, None, None): 3})
