@@ -119,6 +119,10 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
     key, sep, value = override.partition("=")
     if not sep or not key:
         raise ConfigError(f"--set takes dotted.key=value, got {override!r}")
+    if key.startswith("spark.conf."):
+        # Spark's own keys contain dots: everything after `spark.conf.` is one key, kept as text.
+        raw.setdefault("spark", {}).setdefault("conf", {})[key.removeprefix("spark.conf.")] = value
+        return
     *parents, leaf = key.split(".")
     node = raw
     for i, part in enumerate(parents):
@@ -126,11 +130,9 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
         if not isinstance(child, dict):
             raise ConfigError(f"--set {key}: {'.'.join(parents[: i + 1])} is not a section")
         node = child
-    if leaf not in node and not parents == ["spark", "conf"]:
+    if leaf not in node:
         raise ConfigError(f"--set {key}: unknown setting {key}")
     node[leaf] = yaml.safe_load(value) if value else None
-    if parents == ["spark", "conf"]:
-        node[leaf] = value
 
 
 def _build(cls: type, data: Any, *, prefix: str) -> Any:

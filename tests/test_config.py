@@ -48,3 +48,8 @@ def test_missing_setting_names_the_key(tmp_path):
 def test_unknown_environment_lists_the_known_ones():
     with pytest.raises(ConfigError, match="environments: databricks, emr, local"):
         load_config(env="staging")
+
+
+def test_spark_conf_override_keeps_the_dotted_spark_key():
+    config = load_config(env="local", overrides=["spark.conf.spark.sql.shuffle.partitions=3"])
+    assert config.spark.conf["spark.sql.shuffle.partitions"] == "3"
