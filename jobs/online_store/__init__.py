@@ -1,0 +1,10 @@
+"""The online store: Feast-exact DynamoDB items written from the executors, and the embedded server.
+
+- `encoding`: entity ids, `Value` protobuf bytes and `event_ts` exactly as Feast 0.67 writes them.
+- `layout`: what the executors need to know about a feature view (no Feast import on workers).
+- `select`: the Spark transformations choosing the latest row per entity in a window.
+- `capacity`: partitions, requests in flight and per-partition rate from one write-rate cap.
+- `writer`: the per-partition BatchWriteItem loop (batches of 25, backoff with full jitter, bounded).
+- `tables`: DynamoDB clients and table creation; `embedded`: the dynalite server on loopback.
+- `registry`: the Feast store and the materialization intervals it records.
+"""

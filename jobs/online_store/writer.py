@@ -1,0 +1,335 @@
+"""The executor side: each Spark partition writes its items with its own DynamoDB client.
+
+Runs inside `DataFrame.mapInArrow`, the only per-row Python of the job, and it is I/O: it turns
+each Arrow batch into Feast items (`jobs.online_store.encoding`), groups them 25 per BatchWriteItem
+with no key twice in a request, keeps `in_flight` requests going, and holds the partition to its
+share of the write-rate cap with a token bucket. Throttling errors, 5xx, dropped connections and
+UnprocessedItems (which botocore never retries) are retried with exponential backoff and full jitter
+until `retry_max_seconds` have passed since the batch's first failure; then the task fails with
+`OnlineWriteError` and Spark retries the partition (rewriting an item is idempotent).
+
+With `guard_newer`, an item is written only if the stored one is not newer: the keys are read
+first (BatchGetItem, consistent) and stale items skipped, the rest are conditional PutItems
+(`attribute_not_exists(entity_id) OR event_ts <= :ts`). Feast's `event_ts` strings are all UTC in
+one fixed format, so their byte order is their time order and the stored item needs no extra
+attribute (tests/test_online_writer.py checks the order, fractional seconds included).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import pyarrow as pa
+
+from jobs.online_store.encoding import client_item, entity_id, value_bytes
+from jobs.online_store.layout import ViewLayout
+from jobs.online_store.select import EVENT_TS, EXPIRES_AT
+
+log = logging.getLogger("jobs.online_store.writer")
+
+BATCH_WRITE_LIMIT = 25
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "LimitExceededException",
+    }
+)
+TRANSIENT_CODES = frozenset({"InternalServerError", "ServiceUnavailable", "InternalFailure"})
+GUARD_CONDITION = "attribute_not_exists(entity_id) OR event_ts <= :ts"
+
+METRICS_SCHEMA = (
+    "partition int, items long, batches long, requests long, retries long, throttles long, "
+    "unprocessed long, skipped_stale long, bytes long, seconds double"
+)
+METRIC_NAMES = ("items", "batches", "requests", "retries", "throttles", "unprocessed", "skipped_stale", "bytes")
+
+
+class OnlineWriteError(RuntimeError):
+    """A batch could not be written within the retry bound (the Spark task fails and is retried)."""
+
+
+class BadRowError(ValueError):
+    """A row cannot become a Feast item (a null join key)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class WriterSettings:
+    endpoint_url: str | None
+    region: str
+    table_name: str
+    in_flight: int
+    items_per_second: float
+    guard_newer: bool
+    ttl_attribute: str | None
+    retry_max_seconds: float
+    backoff_base_s: float = 0.05
+    backoff_cap_s: float = 5.0
+
+
+@dataclasses.dataclass
+class Counts:
+    items: int = 0
+    batches: int = 0
+    requests: int = 0
+    retries: int = 0
+    throttles: int = 0
+    unprocessed: int = 0
+    skipped_stale: int = 0
+    bytes: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name in METRIC_NAMES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    entity_id: str
+    event_ts: str
+    wire: dict[str, Any]
+    size: int
+
+
+class TokenBucket:
+    """At most `rate` items per second on average, bursts of at most `burst` items (thread-safe)."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self._interval = 1.0 / rate
+        self._burst_s = burst / rate
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self, items: int) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(self._next, now - self._burst_s)
+            self._next = start + items * self._interval
+            delay = start - now
+        if delay > 0:
+            time.sleep(delay)
+
+
+class Retrier:
+    """Full-jitter exponential backoff for one batch, bounded in time from its first failure."""
+
+    def __init__(self, settings: WriterSettings, counts: Counts, what: str) -> None:
+        self._settings = settings
+        self._counts = counts
+        self._what = what
+        self._attempt = 0
+        self._deadline: float | None = None
+
+    def wait(self, reason: str) -> None:
+        now = time.monotonic()
+        if self._deadline is None:
+            self._deadline = now + self._settings.retry_max_seconds
+        if now >= self._deadline:
+            raise OnlineWriteError(
+                f"{self._what}: gave up after {self._attempt} retries over "
+                f"{self._settings.retry_max_seconds:.0f}s (retry_max_seconds); last error: {reason}"
+            )
+        self._counts.retries += 1
+        ceiling = min(self._settings.backoff_cap_s, self._settings.backoff_base_s * 2**self._attempt)
+        self._attempt += 1
+        time.sleep(min(random.uniform(0, ceiling), max(0.0, self._deadline - now)))
+
+
+def encode_items(batches: Iterable[pa.RecordBatch], layout: ViewLayout, ttl_attribute: str | None) -> Iterator[Item]:
+    """Feast items for the rows of Arrow batches holding `select_item_columns` output."""
+    keys = layout.join_keys
+    features = layout.features
+    for batch in batches:
+        columns = batch.to_pydict()
+        key_columns = [(name, value_type, columns[name]) for name, value_type in keys]
+        feature_columns = [(name, value_type, columns[name]) for name, value_type in features]
+        event_ts = columns[EVENT_TS]
+        expires = columns[EXPIRES_AT]
+        for i in range(batch.num_rows):
+            key = [(name, value_type, values[i]) for name, value_type, values in key_columns]
+            for name, _, value in key:
+                if value is None:
+                    raise BadRowError(f"feature view {layout.name}: join key {name} is null (rule: not null)")
+            values = {name: value_bytes(value_type, column[i]) for name, value_type, column in feature_columns}
+            eid = entity_id(key)
+            wire = client_item(eid, event_ts[i], values)
+            size = len(eid) + len(event_ts[i]) + sum(len(n) + len(v) for n, v in values.items()) + 23
+            if ttl_attribute and expires[i] is not None:
+                wire[ttl_attribute] = {"N": str(expires[i])}
+                size += len(ttl_attribute) + len(str(expires[i]))
+            yield Item(eid, event_ts[i], wire, size)
+
+
+def batches_without_duplicates(items: Iterable[Item], size: int = BATCH_WRITE_LIMIT) -> Iterator[list[Item]]:
+    """Groups of at most `size` items, no entity twice in a group (the newer event_ts wins)."""
+    group: dict[str, Item] = {}
+    for item in items:
+        previous = group.get(item.entity_id)
+        if previous is not None and previous.event_ts > item.event_ts:
+            continue
+        group[item.entity_id] = item
+        if len(group) == size:
+            yield list(group.values())
+            group = {}
+    if group:
+        yield list(group.values())
+
+
+def _error_code(err: Exception) -> str:
+    response = getattr(err, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def _is_connection_error(err: Exception) -> bool:
+    from botocore.exceptions import (
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
+
+    return isinstance(err, EndpointConnectionError | ConnectionClosedError | ReadTimeoutError | ConnectTimeoutError)
+
+
+def _call(
+    operation: Callable[..., dict[str, Any]],
+    request: dict[str, Any],
+    retrier: Retrier,
+    counts: Counts,
+    *,
+    accept: frozenset[str] = frozenset(),
+) -> dict[str, Any] | None:
+    """One request with retries; None when it failed with an accepted error code (a failed condition)."""
+    while True:
+        counts.requests += 1
+        try:
+            return operation(**request)
+        except Exception as err:  # noqa: BLE001 - classified below; anything else propagates
+            code = _error_code(err)
+            if code in accept:
+                return None
+            if code in THROTTLING_CODES:
+                counts.throttles += 1
+            elif code not in TRANSIENT_CODES and not _is_connection_error(err):
+                raise
+            retrier.wait(f"{type(err).__name__}: {err}")
+
+
+def put_batch(client: Any, settings: WriterSettings, items: list[Item], limiter: TokenBucket) -> Counts:
+    """BatchWriteItem until every item is processed, or OnlineWriteError."""
+    counts = Counts(batches=1)
+    retrier = Retrier(settings, counts, f"BatchWriteItem into {settings.table_name} ({len(items)} items)")
+    requests = [{"PutRequest": {"Item": item.wire}} for item in items]
+    while True:
+        limiter.acquire(len(requests))
+        request = {"RequestItems": {settings.table_name: requests}}
+        response = _call(client.batch_write_item, request, retrier, counts)
+        requests = (response or {}).get("UnprocessedItems", {}).get(settings.table_name, [])
+        if not requests:
+            break
+        counts.unprocessed += len(requests)
+        retrier.wait(f"{len(requests)} UnprocessedItems")
+    counts.items = len(items)
+    counts.bytes = sum(item.size for item in items)
+    return counts
+
+
+def put_batch_guarded(client: Any, settings: WriterSettings, items: list[Item], limiter: TokenBucket) -> Counts:
+    """Write only items not older than what is stored: read first, then conditional PutItems."""
+    counts = Counts(batches=1)
+    table = settings.table_name
+    retrier = Retrier(settings, counts, f"guarded write into {table} ({len(items)} items)")
+    stored: dict[str, str] = {}
+    keys = [{"entity_id": {"S": item.entity_id}} for item in items]
+    while keys:
+        request = {
+            "RequestItems": {
+                table: {"Keys": keys, "ProjectionExpression": "entity_id, event_ts", "ConsistentRead": True}
+            }
+        }
+        response = _call(client.batch_get_item, request, retrier, counts) or {}
+        for found in response.get("Responses", {}).get(table, []):
+            stored[found["entity_id"]["S"]] = found["event_ts"]["S"]
+        keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        if keys:
+            retrier.wait(f"{len(keys)} UnprocessedKeys")
+    for item in items:
+        if stored.get(item.entity_id, "") > item.event_ts:
+            counts.skipped_stale += 1
+            continue
+        limiter.acquire(1)
+        conditional_put = {
+            "TableName": table,
+            "Item": item.wire,
+            "ConditionExpression": GUARD_CONDITION,
+            "ExpressionAttributeValues": {":ts": {"S": item.event_ts}},
+        }
+        written = _call(
+            client.put_item,
+            conditional_put,
+            retrier,
+            counts,
+            accept=frozenset({"ConditionalCheckFailedException"}),
+        )
+        if written is None:
+            counts.skipped_stale += 1
+            continue
+        counts.items += 1
+        counts.bytes += item.size
+    return counts
+
+
+def write_items(client: Any, settings: WriterSettings, items: Iterable[Item]) -> Counts:
+    """Write all items with `settings.in_flight` requests in flight; the first failure propagates."""
+    totals = Counts()
+    limiter = TokenBucket(settings.items_per_second, burst=max(BATCH_WRITE_LIMIT, settings.items_per_second / 10))
+    send = put_batch_guarded if settings.guard_newer else put_batch
+    pool = ThreadPoolExecutor(max_workers=settings.in_flight, thread_name_prefix="dynamodb-write")
+    pending: set[Future[Counts]] = set()
+    try:
+        for group in batches_without_duplicates(items):
+            if len(pending) >= settings.in_flight:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    totals.add(future.result())
+            pending.add(pool.submit(send, client, settings, group, limiter))
+        for future in pending:
+            totals.add(future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return totals
+
+
+def write_partition(
+    batches: Iterator[pa.RecordBatch], *, layout: ViewLayout, settings: WriterSettings
+) -> Iterator[pa.RecordBatch]:
+    """`mapInArrow` body: write this partition's items, yield one row of metrics (METRICS_SCHEMA)."""
+    from pyspark import TaskContext
+
+    from jobs.online_store.tables import dynamodb_client
+
+    started = time.monotonic()
+    context = TaskContext.get()
+    partition = context.partitionId() if context else -1
+    client = dynamodb_client(settings.endpoint_url, region=settings.region, max_pool_connections=settings.in_flight + 1)
+    counts = write_items(client, settings, encode_items(batches, layout, settings.ttl_attribute))
+    seconds = time.monotonic() - started
+    log.info(
+        "%s partition %d: %d items in %.1fs, %d retries", layout.name, partition, counts.items, seconds, counts.retries
+    )
+    row = {"partition": [partition], **{name: [getattr(counts, name)] for name in METRIC_NAMES}, "seconds": [seconds]}
+    yield pa.RecordBatch.from_pydict(
+        row,
+        schema=pa.schema(
+            [("partition", pa.int32()), *[(name, pa.int64()) for name in METRIC_NAMES], ("seconds", pa.float64())]
+        ),
+    )
