@@ -1,0 +1,189 @@
+"""The features job end to end on real Delta tables: oracle values, quarantine, idempotence, modes, CLI."""
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+import yaml
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
+
+import oracle
+from factories import (
+    EDGE_CASE_CHARGEBACKS,
+    EDGE_CASE_TRANSACTIONS,
+    chargebacks,
+    random_chargebacks,
+    random_transactions,
+    transactions,
+)
+from jobs.config import load_config
+from jobs.features_job import compute_features, main
+from jobs.features.run_range import DateRange
+
+pytestmark = pytest.mark.integration
+
+BAD_TRANSACTIONS = [
+    (None, "u1", "m1", 1.0, "2026-03-04 10:00:00"),
+    ("b2", None, "m1", 1.0, "2026-03-04 10:00:00"),
+    ("b3", "u1", None, 1.0, "2026-03-04 10:00:00"),
+    ("b4", "u1", "m1", -2.0, "2026-03-04 10:00:00"),
+    ("b5", "u1", "m1", 2.0, "2026-03-25 10:00:00", "2026-03-19 10:00:00", "2026-03-19"),  # future of the run
+    ("b6", "u1", "m1", 2.0, "2026-03-04 10:00:00", "2026-03-04 09:00:00"),  # created before event
+]
+BAD_CHARGEBACKS = [("nope", "2026-03-05 00:00:00"), ("t02", "2026-02-28 00:00:00", "2026-03-02")]
+
+
+@pytest.fixture(scope="module")
+def dataset(spark, tmp_path_factory):
+    """Raw tables holding the edge cases, random rows and one bad row per rule."""
+    root = tmp_path_factory.mktemp("features_job")
+    from conftest import write_job_config
+
+    config_file = write_job_config(root)
+    config = load_config(config_file=str(config_file))
+    random_rows = random_transactions(7, n=250, users=8, merchants=4, start="2026-02-10", days=38)
+    txn_rows = EDGE_CASE_TRANSACTIONS + random_rows + BAD_TRANSACTIONS
+    cb_rows = EDGE_CASE_CHARGEBACKS + random_chargebacks(7, random_rows, share=0.2) + BAD_CHARGEBACKS
+    transactions(spark, txn_rows).write.format("delta").partitionBy("ingest_date").save(config.tables.raw_transactions)
+    chargebacks(spark, cb_rows).write.format("delta").partitionBy("ingest_date").save(config.tables.raw_chargebacks)
+    return {"config_file": config_file, "config": config, "root": root}
+
+
+def feature_table(spark, path):
+    return spark.read.format("delta").load(path)
+
+
+def comparable(df, key):
+    return df.drop("created_timestamp").orderBy(key, "event_timestamp").toPandas()
+
+
+def expected_tables(spark, config, run_range):
+    """The oracle on exactly the rows the run may read: landed on [start - 29, end]."""
+    first_landing = run_range.first_window_day(30)
+
+    def landed(path):
+        df = feature_table(spark, path).filter(F.col("ingest_date").between(first_landing, run_range.end))
+        return df.toPandas()
+
+    reference = pd.Timestamp(run_range.reference_instant.replace(tzinfo=None))
+    used, txn_counts = oracle.used_transactions(landed(config.tables.raw_transactions), reference=reference)
+    first_cb, cb_counts = oracle.first_chargebacks(landed(config.tables.raw_chargebacks), used)
+    users = oracle.user_features(used, start=run_range.start, end=run_range.end)
+    merchants = oracle.merchant_features(used, first_cb, start=run_range.start, end=run_range.end)
+    return users, merchants, txn_counts, cb_counts
+
+
+def test_backfill_matches_the_oracle_and_reconciles_counts(spark, dataset, capsys):
+    config = dataset["config"]
+    code = main(["--config", str(dataset["config_file"]), "--start", "2026-03-01", "--end", "2026-03-20"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0, result
+    run_range = DateRange("2026-03-01", "2026-03-20")
+    users, merchants, txn_counts, cb_counts = expected_tables(spark, config, run_range)
+
+    got_users = feature_table(spark, config.tables.user_features).toPandas()
+    oracle.assert_frames_match(got_users.drop(columns=["created_timestamp", "snapshot_date"]), users, key="user_id")
+    got_merchants = feature_table(spark, config.tables.merchant_features).toPandas()
+    oracle.assert_frames_match(
+        got_merchants.drop(columns=["created_timestamp", "snapshot_date"]), merchants, key="merchant_id"
+    )
+
+    for table, expected in (("transactions", txn_counts), ("chargebacks", cb_counts)):
+        counts = result["inputs"][table]
+        assert counts["read"] == counts["used"] + counts["quarantined"]
+        assert counts["used"] == expected.pop("used")
+        assert counts["by_rule"] == expected
+    assert set(result["inputs"]["transactions"]["by_rule"]) == {
+        "transaction_id_not_null", "user_id_not_null", "merchant_id_not_null", "amount_positive_finite",
+        "event_timestamp_not_future", "created_timestamp_not_before_event", "duplicate_transaction_id",
+    }
+    quarantine = feature_table(spark, config.tables.quarantine).filter(F.col("run_id") == result["run_id"])
+    by_rule = {(r.source_table, r.rule): r["count"] for r in quarantine.groupBy("source_table", "rule").count().collect()}
+    assert sum(by_rule.values()) == result["quarantine"]["rows"]
+    assert by_rule[("chargebacks", "transaction_id_refers_to_transaction")] == 1
+    assert by_rule[("chargebacks", "chargeback_not_before_transaction")] == 1
+    record = json.loads(quarantine.filter(F.col("rule") == "amount_positive_finite").first().record)
+    assert record["transaction_id"] == "b4" and record["amount"] == -2.0
+
+
+def test_rerun_changes_nothing_but_created_timestamp(spark, dataset):
+    config = dataset["config"]
+    run_range = DateRange("2026-03-01", "2026-03-20")
+    compute_features(spark, config, run_range=run_range)
+    first_users = comparable(feature_table(spark, config.tables.user_features), "user_id")
+    first_merchants = comparable(feature_table(spark, config.tables.merchant_features), "merchant_id")
+    version = DeltaTable.forPath(spark, config.tables.user_features).history(1).first().version
+    compute_features(spark, config, run_range=run_range)
+    assert DeltaTable.forPath(spark, config.tables.user_features).history(1).first().version == version + 1
+    pd.testing.assert_frame_equal(comparable(feature_table(spark, config.tables.user_features), "user_id"), first_users)
+    pd.testing.assert_frame_equal(
+        comparable(feature_table(spark, config.tables.merchant_features), "merchant_id"), first_merchants
+    )
+
+
+def test_day_by_day_runs_equal_one_backfill(spark, dataset, tmp_path):
+    base = dataset["config"]
+    from dataclasses import replace
+
+    daily_tables = replace(
+        base.tables, user_features=str(tmp_path / "daily_users"), merchant_features=str(tmp_path / "daily_merchants"),
+        quarantine=str(tmp_path / "q"),
+    )
+    daily = replace(base, tables=daily_tables)
+    lookback = base.features.late_arrival_lookback_days
+    first = dt.date(2026, 3, 1) + dt.timedelta(days=lookback)
+    compute_features(spark, base, run_range=DateRange("2026-03-01", "2026-03-20"))
+    compute_features(spark, daily, run_range=DateRange(dt.date(2026, 3, 1), first))
+    day = first + dt.timedelta(days=1)
+    while day <= dt.date(2026, 3, 20):
+        compute_features(spark, daily, run_range=DateRange.ending_on(day, lookback_days=lookback))
+        day += dt.timedelta(days=1)
+    for name, key in (("user_features", "user_id"), ("merchant_features", "merchant_id")):
+        backfill = comparable(feature_table(spark, getattr(base.tables, name)), key)
+        incremental = comparable(feature_table(spark, getattr(daily_tables, name)), key)
+        pd.testing.assert_frame_equal(incremental, backfill)
+
+
+def test_run_date_recomputes_only_the_lookback_days(spark, dataset, capsys):
+    code = main(["--config", str(dataset["config_file"]), "--run-date", "2026-03-20"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0
+    assert (result["start"], result["end"]) == ("2026-03-17", "2026-03-20")
+    history = DeltaTable.forPath(spark, dataset["config"].tables.user_features).history(1).first()
+    assert "2026-03-17" in history.operationParameters["predicate"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--start", "2026-03-05"], "--start needs --end"),
+        (["--start", "2026-03-05", "--end", "2026-03-01"], "is after --end"),
+        (["--run-date", "2026-03-05", "--end", "2026-03-06"], "--end goes with --start"),
+        (["--start", "2026-03-01", "--end", "2026-03-02", "--tables", "nope"], "unknown feature table"),
+        (["--set", "features.user_window_days=week", "--run-date", "2026-03-05"], "features.user_window_days"),
+    ],
+)
+def test_bad_arguments_and_settings_exit_2_with_a_message(dataset, capsys, argv, message):
+    code = main(["--config", str(dataset["config_file"]), *argv])
+    out = capsys.readouterr().out.strip().splitlines()[-1]
+    assert code == 2
+    assert message in json.loads(out)["error"]
+
+
+def test_unparseable_command_line_exits_2(capsys):
+    assert main(["--run-date", "yesterday"]) == 2
+    assert "not a date" in capsys.readouterr().err
+
+
+def test_missing_raw_column_names_table_and_column(spark, dataset, tmp_path, capsys):
+    raw = yaml.safe_load(dataset["config_file"].read_text())
+    broken_path = str(tmp_path / "broken_transactions")
+    transactions(spark, EDGE_CASE_TRANSACTIONS).drop("merchant_id").write.format("delta").save(broken_path)
+    raw["tables"]["raw_transactions"] = broken_path
+    config_file = tmp_path / "broken.yaml"
+    config_file.write_text(yaml.safe_dump(raw))
+    code = main(["--config", str(config_file), "--run-date", "2026-03-05"])
+    assert code == 2
+    assert "table transactions: column merchant_id is missing" in capsys.readouterr().out
