@@ -64,6 +64,7 @@ class OnlineStoreConfig:
     write_rate_cap: int
     max_in_flight_per_partition: int
     ttl_attribute_enabled: bool
+    retry_max_seconds: float
 
 
 @dataclasses.dataclass(frozen=True)
