@@ -1,0 +1,1 @@
+"""Data quality: running the suites in `expectations/` from the jobs, Data Docs, and write-audit-publish."""

@@ -1,0 +1,115 @@
+"""Validate one table's DataFrame with its suite, store the results, build Data Docs, summarize."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context import AbstractDataContext
+from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+from pyspark.sql import DataFrame
+
+from expectations.common import SuiteParams
+from expectations.runner import Failure, build_suite, failures, run_suite
+from jobs.config import QualityConfig
+from jobs.quality.context import DOCS_SITE, build_context
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    table: str
+    success: bool
+    evaluated: int
+    failures: list[Failure]
+    docs_url: str | None
+    docs_index_url: str | None
+
+    def summary(self) -> str:
+        """One screen: the verdict, then each failed expectation with its observed value."""
+        verdict = "PASSED" if self.success else "FAILED"
+        passed = self.evaluated - len(self.failures)
+        lines = [f"suite {self.table}: {verdict} ({passed}/{self.evaluated} expectations met)"]
+        lines += [f"  FAILED {f.expectation}({', '.join(f.columns)}): observed {f.observed}" for f in self.failures]
+        if self.docs_url:
+            lines.append(f"  Data Docs: {self.docs_url}")
+        return "\n".join(lines)
+
+    def details(self) -> dict[str, object]:
+        return {
+            "table": self.table,
+            "success": self.success,
+            "expectations": self.evaluated,
+            "failed_expectations": [
+                {"expectation": f.expectation, "columns": list(f.columns), "observed": f.observed}
+                for f in self.failures
+            ],
+            "data_docs": self.docs_url,
+            "data_docs_index": self.docs_index_url,
+        }
+
+
+def suite_params(
+    quality: QualityConfig,
+    *,
+    run_date: dt.date | None,
+    previous_row_count: int | None = None,
+    expected_row_count: int | None = None,
+) -> SuiteParams:
+    return SuiteParams(
+        run_date=run_date,
+        freshness_max_lag_days=quality.freshness_max_lag_days,
+        row_count_min_ratio=quality.row_count_min_ratio,
+        row_count_max_ratio=quality.row_count_max_ratio,
+        max_null_rate=quality.max_null_rate,
+        max_invalid_rate=quality.max_invalid_rate,
+        previous_row_count=previous_row_count,
+        expected_row_count=expected_row_count,
+    )
+
+
+def validate_table(
+    df: DataFrame,
+    *,
+    table: str,
+    params: SuiteParams,
+    results_path: str,
+    batch_name: str,
+    columns: Sequence[str] | None = None,
+) -> Outcome:
+    context = build_context(results_path)
+    suite = build_suite(table, params, list(columns if columns is not None else df.columns))
+    run_id = RunIdentifier(run_name=batch_name, run_time=dt.datetime.now(dt.UTC))
+    result = run_suite(context, df, suite, batch_name=batch_name, run_id=run_id)
+    docs_url, index_url = _build_docs(context, suite_name=suite.name, run_id=run_id)
+    outcome = Outcome(
+        table=table,
+        success=bool(result.success),
+        evaluated=len(result.results),
+        failures=failures(result),
+        docs_url=docs_url,
+        docs_index_url=index_url,
+    )
+    log.info("%s", outcome.summary())
+    return outcome
+
+
+def _build_docs(
+    context: AbstractDataContext, *, suite_name: str, run_id: RunIdentifier
+) -> tuple[str | None, str | None]:
+    """Render this run's result page (found by its run id in the results store) and the index."""
+    identifier = next(
+        key
+        for key in context.validation_results_store.list_keys()
+        if isinstance(key, ValidationResultIdentifier)
+        and key.expectation_suite_identifier.name == suite_name
+        and key.run_id == run_id
+    )
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[identifier])
+    page = context.get_docs_sites_urls(resource_identifier=identifier, site_name=DOCS_SITE)
+    index = context.get_docs_sites_urls(site_name=DOCS_SITE)
+    return (page[0]["site_url"] if page else None, index[0]["site_url"] if index else None)
