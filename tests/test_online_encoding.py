@@ -194,7 +194,9 @@ def test_items_are_byte_identical_to_feasts_writer(spark, tmp_path, monkeypatch)
         frame = spark.createDataFrame(ROWS, SCHEMA).repartition(2)
         from jobs.online_store.materialize import write_online_items
 
-        metrics = write_online_items(frame.transform(select_item_columns, layout=layout), layout=layout, settings=settings)
+        metrics = write_online_items(
+            frame.transform(select_item_columns, layout=layout), layout=layout, settings=settings
+        )
         feast_items = _scan(client, "golden_feast.golden_view")
         our_items = _scan(client, layout.table_name)
     assert metrics["items"] == len(ROWS)

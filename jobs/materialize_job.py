@@ -1,0 +1,222 @@
+"""`python -m jobs materialize --start T1 --end T2` and `python -m jobs materialize-incremental --end T`.
+
+The semantics of `feast materialize` / `feast materialize-incremental`, executed by Spark: for each
+online feature view, the latest row per entity with event_timestamp in [start, end] (ties: latest
+created_timestamp) and not older than the view's TTL before `end`, written as Feast's own DynamoDB
+items from the executors. Incremental runs start where the registry says the last run ended (or at
+end - TTL). After every view has been written, the intervals are recorded in Feast's registry in one
+commit; if anything fails, nothing is recorded and a rerun completes the work.
+
+A window ending before what the registry already holds for a view (a backfill), or `--guard-newer`,
+switches that view to guarded writes, so an older value never replaces a newer one online.
+With `online_store.endpoint: embedded` the job runs dynalite on loopback for its own duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import functools
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from jobs.cli import command_parser, parse_timestamp, run_command
+from jobs.config import Config
+from jobs.errors import BadInputError, ConfigError, InfrastructureError
+from jobs.online_store.capacity import WritePlan, plan_writes
+from jobs.online_store.embedded import embedded_dynamodb
+from jobs.online_store.layout import layout_from_feature_view
+from jobs.online_store.materialize import (
+    build_online_items,
+    check_keys_not_null,
+    check_required_columns,
+    read_view_rows,
+    write_online_items,
+)
+from jobs.online_store.registry import feature_views, open_store, record_materializations
+from jobs.online_store.tables import EMBEDDED, dynamodb_client, endpoint_url, ensure_table
+from jobs.online_store.writer import WriterSettings
+
+log = logging.getLogger("jobs.materialize")
+
+TTL_ATTRIBUTE = "expires_at"
+INCREMENTAL = "materialize-incremental"
+NO_TTL_LOOKBACK = dt.timedelta(weeks=52)  # Feast's start for a view with neither TTL nor history
+
+
+def build_parser(command: str) -> argparse.ArgumentParser:
+    incremental = command == INCREMENTAL
+    parser = command_parser(
+        command,
+        "Write the latest feature values "
+        + ("since the last materialization" if incremental else "of a window")
+        + " into the online store (Feast's DynamoDB items).",
+    )
+    if not incremental:
+        parser.add_argument("--start", required=True, type=parse_timestamp, help="window start, ISO-8601 (UTC)")
+    parser.add_argument("--end", required=True, type=parse_timestamp, help="window end, ISO-8601 (UTC), inclusive")
+    parser.add_argument(
+        "--feature-views",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        help="comma-separated feature views (default: every online view in the registry)",
+    )
+    parser.add_argument(
+        "--guard-newer",
+        action="store_true",
+        help="conditional writes for every view (when other writers may hold newer values)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, command: str = "materialize") -> int:
+    return run_command(
+        command, build_parser(command), argv, functools.partial(run, command=command), validate_args=_validate
+    )
+
+
+def _validate(args: argparse.Namespace, config: Config) -> None:
+    start = getattr(args, "start", None)
+    if start is not None and start > args.end:
+        raise BadInputError(f"--start {start.isoformat()} is after --end {args.end.isoformat()}")
+    if args.feature_views == []:
+        raise BadInputError("--feature-views names no view")
+
+
+@contextlib.contextmanager
+def online_endpoint(config: Config) -> Iterator[str | None]:
+    """The endpoint URL for this run: a fresh embedded server, or the configured one (None = AWS)."""
+    if config.online_store.endpoint == EMBEDDED:
+        with embedded_dynamodb() as url:
+            yield url
+    else:
+        yield endpoint_url(config.online_store.endpoint, None)
+
+
+def run(spark: Any, config: Config, args: argparse.Namespace, *, command: str) -> dict[str, Any]:
+    with online_endpoint(config) as url:
+        return materialize(
+            spark,
+            config,
+            url,
+            start=getattr(args, "start", None),
+            end=args.end,
+            view_names=args.feature_views,
+            guard_newer=args.guard_newer,
+        )
+
+
+def materialize(
+    spark: Any,
+    config: Config,
+    url: str | None,
+    *,
+    start: dt.datetime | None,
+    end: dt.datetime,
+    view_names: Sequence[str] | None = None,
+    guard_newer: bool = False,
+) -> dict[str, Any]:
+    """Materialize into the online store at `url` (None: AWS); `start=None` means incremental."""
+    timezone = spark.conf.get("spark.sql.session.timeZone")
+    if timezone != "UTC":
+        raise ConfigError(f"spark.sql.session.timeZone must be UTC for Feast's event_ts format, got {timezone}")
+    store = open_store(config, url)
+    views = feature_views(store, view_names)
+    plan = plan_writes(
+        write_rate_cap=config.online_store.write_rate_cap,
+        max_in_flight_per_partition=config.online_store.max_in_flight_per_partition,
+        task_slots=spark.sparkContext.defaultParallelism,
+    )
+    log.info("write plan: %s (cap %d items/s)", plan, config.online_store.write_rate_cap)
+    client = dynamodb_client(url, region=config.online_store.region)
+    results: dict[str, Any] = {}
+    intervals: list[tuple[str, dt.datetime, dt.datetime]] = []
+    for view in views:
+        view_start = start if start is not None else _incremental_start(view)
+        if view_start >= end:
+            results[view.name] = {"skipped": f"already materialized up to {view_start.isoformat()}"}
+            continue
+        last_end = view.most_recent_end_time
+        guard = guard_newer or (last_end is not None and end < last_end)
+        metrics = _materialize_view(spark, config, url, client, view, store.config, view_start, end, plan, guard)
+        log.info("materialized %s: %s", view.name, json.dumps(metrics, sort_keys=True))
+        results[view.name] = metrics
+        intervals.append((view.name, view_start, end))
+    recorded = _record(store, intervals)
+    return {
+        "end": end.isoformat(),
+        "start": start.isoformat() if start else None,
+        "endpoint": url or f"aws:{config.online_store.region}",
+        "write_plan": {
+            "partitions": plan.partitions,
+            "in_flight_per_partition": plan.in_flight_per_partition,
+            "items_per_s_per_partition": round(plan.items_per_second_per_partition, 1),
+        },
+        "registry_intervals_added": recorded,
+        "views": results,
+    }
+
+
+def _incremental_start(view: Any) -> dt.datetime:
+    if view.most_recent_end_time is not None:
+        return view.most_recent_end_time
+    now = dt.datetime.now(dt.UTC)
+    if view.ttl and view.ttl.total_seconds() > 0:
+        return now - view.ttl
+    return now - NO_TTL_LOOKBACK
+
+
+def _materialize_view(
+    spark: Any,
+    config: Config,
+    url: str | None,
+    client: Any,
+    view: Any,
+    feast_config: Any,
+    start: dt.datetime,
+    end: dt.datetime,
+    plan: WritePlan,
+    guard: bool,
+) -> dict[str, Any]:
+    layout = layout_from_feature_view(view, feast_config)
+    ttl_attribute = TTL_ATTRIBUTE if config.online_store.ttl_attribute_enabled else None
+    _online_call(url, lambda: ensure_table(client, layout.table_name, ttl_attribute=ttl_attribute))
+    rows = read_view_rows(spark, layout)
+    source_name = f"{layout.source.ref} (view {layout.name})"
+    check_required_columns(rows, layout=layout, source_name=source_name)
+    check_keys_not_null(rows, layout=layout, start=start, end=end, source_name=source_name)
+    items = build_online_items(rows, layout=layout, start=start, end=end, partitions=plan.partitions)
+    settings = WriterSettings(
+        endpoint_url=url,
+        region=config.online_store.region,
+        table_name=layout.table_name,
+        in_flight=plan.in_flight_per_partition,
+        items_per_second=plan.items_per_second_per_partition,
+        guard_newer=guard,
+        ttl_attribute=ttl_attribute,
+        retry_max_seconds=config.online_store.retry_max_seconds,
+    )
+    metrics = write_online_items(items, layout=layout, settings=settings)
+    metrics.update(start=start.isoformat(), end=end.isoformat())
+    return metrics
+
+
+def _online_call(url: str | None, call: Any) -> Any:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return call()
+    except (BotoCoreError, ClientError) as err:
+        raise InfrastructureError(
+            f"online store {url or 'AWS DynamoDB'} unavailable ({type(err).__name__}: {err}); "
+            "nothing was recorded in the registry, rerun when it is back"
+        ) from err
+
+
+def _record(store: Any, intervals: list[tuple[str, dt.datetime, dt.datetime]]) -> int:
+    try:
+        return record_materializations(store, intervals)
+    except OSError as err:
+        raise InfrastructureError(f"recording the materialization in the Feast registry failed: {err}") from err

@@ -1,0 +1,131 @@
+"""The Feast side of materialization: the store, its views, and the intervals it records.
+
+`repo_config` reads feature_defs/feature_store.yaml the way Feast does (expanding ${VARS}) and
+points it at the registry, project and online store of the jobs configuration, so the job, Feast's
+CLI and the guide's scripts share one registry and one set of DynamoDB tables.
+`record_materializations` writes every interval of a run in one registry commit, only after every
+view succeeded, and skips an interval already recorded, so a rerun after a crash between the
+writes and the commit ends in the state of one clean run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from jobs.config import Config
+from jobs.errors import BadInputError, ConfigError
+
+FEATURE_STORE_YAML = "feature_store.yaml"
+
+
+def repo_config(config: Config, endpoint_url: str | None) -> Any:
+    from feast.repo_config import RepoConfig
+
+    repo_path = Path(config.feast.repo_path)
+    yaml_path = repo_path / FEATURE_STORE_YAML
+    if not yaml_path.is_file():
+        raise ConfigError(f"feast.repo_path {repo_path} holds no {FEATURE_STORE_YAML}")
+    raw = yaml.safe_load(os.path.expandvars(yaml_path.read_text()))
+    raw["project"] = config.feast.project
+    if isinstance(raw.get("registry"), dict):
+        raw["registry"] = {**raw["registry"], "path": config.feast.registry}
+    else:
+        raw["registry"] = config.feast.registry
+    online = {k: v for k, v in (raw.get("online_store") or {}).items() if k != "endpoint_url"}
+    online.update(type="dynamodb", region=config.online_store.region)
+    online["table_name_template"] = config.online_store.table_name_template
+    if endpoint_url:
+        online["endpoint_url"] = endpoint_url
+    raw["online_store"] = online
+    rc = RepoConfig(**raw)
+    rc.repo_path = repo_path
+    return rc
+
+
+def open_store(config: Config, endpoint_url: str | None) -> Any:
+    from feast import FeatureStore
+
+    return FeatureStore(config=repo_config(config, endpoint_url))
+
+
+def feature_views(store: Any, names: Sequence[str] | None) -> list[Any]:
+    """The online feature views to materialize (all when `names` is None), fresh from the registry."""
+    try:
+        listed = store.registry.list_feature_views(store.project, allow_cache=False)
+    except FileNotFoundError as err:
+        raise BadInputError(f"no Feast registry: {err}") from err
+    available = {fv.name: fv for fv in listed}
+    if not available:
+        raise BadInputError(
+            f"the Feast registry {store.config.registry.path} holds no feature views: run `feast apply`"
+        )
+    if names is None:
+        return [fv for fv in available.values() if fv.online]
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise BadInputError(f"unknown feature view {unknown[0]} (registered: {', '.join(sorted(available))})")
+    offline_only = [n for n in names if not available[n].online]
+    if offline_only:
+        raise BadInputError(f"feature view {offline_only[0]} is not online (online=False)")
+    return [available[n] for n in names]
+
+
+def record_materializations(store: Any, intervals: Sequence[tuple[str, dt.datetime, dt.datetime]]) -> int:
+    """Add each (view, start, end) to the registry in one commit; returns how many were new."""
+    registry = store.registry
+    project = store.project
+    added = 0
+    registry.refresh(project)
+    for name, start, end in intervals:
+        view = registry.get_feature_view(name, project, allow_cache=True)
+        if (start, end) in [(s, e) for s, e in view.materialization_intervals]:
+            continue
+        registry.apply_materialization(view, project, start, end, commit=False)
+        added += 1
+    if added:
+        registry.commit()
+    return added
+
+
+def apply_repo(config: Config, endpoint_url: str | None) -> None:
+    """`feast apply` of feature_defs into the configured registry (creates the DynamoDB tables too)."""
+    from feast.repo_operations import apply_total
+
+    from jobs.online_store.embedded import EMBEDDED_CREDENTIALS
+    from jobs.online_store.tables import is_loopback
+
+    repo_path = Path(config.feast.repo_path).resolve()
+    # Feast imports the repo's files by bare module name (`feast apply` puts the repo on sys.path);
+    # forget them before and after, so another repo applied in this process is read afresh.
+    repo_modules = [p.stem for p in repo_path.glob("*.py")]
+    cwd = os.getcwd()
+    saved = {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    if is_loopback(endpoint_url):
+        # Feast's own boto3 client signs with the default chain; the loopback server checks nothing.
+        os.environ["AWS_ACCESS_KEY_ID"] = EMBEDDED_CREDENTIALS["aws_access_key_id"]
+        os.environ["AWS_SECRET_ACCESS_KEY"] = EMBEDDED_CREDENTIALS["aws_secret_access_key"]
+    _forget_modules(repo_modules)
+    sys.path.insert(0, str(repo_path))
+    try:
+        apply_total(repo_config(config, endpoint_url), repo_path, skip_source_validation=True)
+    finally:
+        os.chdir(cwd)
+        sys.path.remove(str(repo_path))
+        _forget_modules(repo_modules)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _forget_modules(names: Sequence[str]) -> None:
+    for name in names:
+        sys.modules.pop(name, None)
