@@ -1,0 +1,238 @@
+"""`python -m jobs training-set`: a point-in-time correct training set, written to Delta.
+
+    python -m jobs training-set --entities data/raw/labels --feature-service fraud_detection_v2 \
+        --output data/training_sets/fraud_v2
+    python -m jobs training-set --entities labels.csv --features user_transaction_features:transaction_count_7d
+    python -m jobs training-set --as-of-versions data/training_sets/fraud_v2 --output data/training_sets/again
+
+Entity rows come from a Delta, Parquet or CSV path (format from `--entities-format`, else a Delta
+log, else the `.csv` suffix, else Parquet) and need the views' join keys and a timestamp column.
+Feature views and services come from the Feast registry of `feast.repo_path` /
+`feast.registry` (run `feast apply` first), so the rows equal the Feast SDK's for the same request.
+
+The output commit's `userMetadata` records the request and the Delta version of every table read
+(entity rows too when they are Delta). `--as-of-versions EARLIER_OUTPUT` reads those versions back
+(Delta time travel) and, unless given again, the same entity rows and features: the rebuilt set
+equals the earlier one even after the feature tables were rewritten.
+
+Bad input (unknown service, view or feature, empty feature list, missing entity or timestamp
+column, timestamp of the wrong type) fails with exit code 2 before Spark runs any job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from delta.tables import DeltaTable
+from feast import FeatureStore
+from feast.errors import FeastObjectNotFoundException
+from feast.repo_config import RepoConfig
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.cli import command_parser, run_command
+from jobs.config import Config, FeastConfig
+from jobs.errors import BadInputError
+from jobs.offline_store.pit_join import build_point_in_time_join
+from jobs.offline_store.requests import (
+    DEFAULT_TIMESTAMP_COLUMN,
+    ViewRequest,
+    build_view_joins,
+    is_delta,
+    resolve_requests,
+    source_id,
+    validate_entity_schema,
+)
+
+METADATA_KEY = "fraud_training_set"
+ENTITY_FORMATS = ("delta", "parquet", "csv")
+REGISTRY_STORE = "jobs.offline_store.registry_store.AtomicFileRegistryStore"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = command_parser("training-set", "Build a point-in-time correct training set into Delta.")
+    parser.add_argument("--entities", metavar="PATH", help="entity rows (labels): a Delta, Parquet or CSV path")
+    parser.add_argument("--entities-format", choices=ENTITY_FORMATS, help="format of --entities (default: detected)")
+    parser.add_argument("--timestamp-column", help=f"entity rows' instant column (default {DEFAULT_TIMESTAMP_COLUMN})")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--feature-service", metavar="NAME", help="a Feast feature service, e.g. fraud_detection_v2")
+    which.add_argument("--features", metavar="VIEW:FEATURE,...", help="comma-separated feature references")
+    parser.add_argument("--full-feature-names", action="store_true", default=None, help="name outputs view__feature")
+    parser.add_argument("--output", metavar="PATH", help="Delta output (default <tables.training_sets>/<name>)")
+    parser.add_argument("--as-of-versions", metavar="EARLIER_OUTPUT", help="rebuild at the versions it recorded")
+    parser.add_argument(
+        "--time-bucket-days", type=int, default=30, help="hot-key time buckets of the join; 0 turns them off"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None, *, command: str = "training-set") -> int:
+    return run_command(command, build_parser(), argv, run, validate_args=validate_args)
+
+
+def validate_args(args: argparse.Namespace, config: Config) -> None:
+    """Checks that need no Spark: the request itself and the Feast registry."""
+    if args.time_bucket_days < 0:
+        raise BadInputError(f"--time-bucket-days must be >= 0, got {args.time_bucket_days}")
+    if not args.as_of_versions:
+        if not args.entities:
+            raise BadInputError("--entities is required (or --as-of-versions of an earlier output)")
+        if args.feature_service is None and args.features is None:
+            raise BadInputError("give --feature-service NAME or --features view:feature,...")
+        resolve_feature_request(feature_store_for(config.feast), args.feature_service, args.features)
+
+
+def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[str, Any]:
+    earlier = recorded_request(spark, args.as_of_versions) if args.as_of_versions else {}
+    entities_path = args.entities or earlier["entities"]["path"]
+    entities_format = args.entities_format or (
+        earlier["entities"]["format"] if not args.entities and earlier else detect_format(spark, entities_path)
+    )
+    refs_given = args.feature_service is not None or args.features is not None
+    service = args.feature_service if refs_given else earlier.get("feature_service")
+    features = args.features if refs_given else ",".join(earlier["feature_refs"]) if earlier else None
+    full_names = bool(args.full_feature_names if args.full_feature_names is not None else earlier.get("full_names"))
+    timestamp_column = args.timestamp_column or earlier.get("timestamp_column") or DEFAULT_TIMESTAMP_COLUMN
+    store = feature_store_for(config.feast)
+    refs, requests = resolve_feature_request(store, service, features)
+    name = service or "training_set"
+    output = args.output or f"{config.tables.training_sets.rstrip('/')}/{name}"
+
+    entity_version = (earlier.get("entities") or {}).get("version") if earlier and not args.entities else None
+    entity_rows = read_entities(spark, entities_path, entities_format, timestamp_column, version=entity_version)
+    validate_entity_schema(
+        entity_rows.schema,
+        requests,
+        timestamp_column=timestamp_column,
+        full_feature_names=full_names,
+        source_name=entities_path,
+    )
+    versions = earlier.get("tables") or {
+        source_id(r.view.batch_source): current_version(spark, r.view.batch_source) for r in requests
+    }
+    missing = [source_id(r.view.batch_source) for r in requests if source_id(r.view.batch_source) not in versions]
+    if missing:
+        raise BadInputError(f"{args.as_of_versions} recorded no version for table(s) {', '.join(missing)}")
+    if entities_format == "delta" and entity_version is None:
+        entity_version = DeltaTable.forPath(spark, entities_path).history(1).first()["version"]
+        entity_rows = read_entities(spark, entities_path, entities_format, timestamp_column, version=entity_version)
+
+    joins = build_view_joins(spark, requests, full_feature_names=full_names, versions=versions)
+    training_set = build_point_in_time_join(
+        entity_rows, joins, timestamp_column=timestamp_column, bucket_seconds=args.time_bucket_days * 86_400 or None
+    )
+    metadata = {
+        METADATA_KEY: {
+            "entities": {"path": entities_path, "format": entities_format, "version": entity_version},
+            "feature_service": service,
+            "feature_refs": refs,
+            "full_names": full_names,
+            "timestamp_column": timestamp_column,
+            "tables": versions,
+            "feast_project": config.feast.project,
+        }
+    }
+    (
+        training_set.write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
+        .option("userMetadata", json.dumps(metadata, sort_keys=True))
+        .save(output)
+    )
+    written = DeltaTable.forPath(spark, output).history(1).first()
+    return {
+        "output": output,
+        "output_version": written["version"],
+        "rows": int(written["operationMetrics"].get("numOutputRows", -1)),
+        "feature_refs": refs,
+        "table_versions": versions,
+        "entity_version": entity_version,
+    }
+
+
+def feature_store_for(feast: FeastConfig) -> FeatureStore:
+    """The repo's feature_store.yaml with project and registry taken from conf/<env>.yaml."""
+    repo = Path(feast.repo_path)
+    yaml_file = repo / "feature_store.yaml"
+    if not yaml_file.is_file():
+        raise BadInputError(f"feast.repo_path {repo} holds no feature_store.yaml")
+    raw = yaml.safe_load(os.path.expandvars(yaml_file.read_text()))
+    raw["project"] = feast.project
+    raw["registry"] = feast.registry if "://" in feast.registry else {
+        "path": feast.registry,
+        "registry_store_type": REGISTRY_STORE,
+    }
+    repo_config = RepoConfig(**raw)
+    repo_config.repo_path = repo
+    return FeatureStore(repo_path=str(repo), config=repo_config)
+
+
+def resolve_feature_request(
+    store: FeatureStore, service: str | None, features: str | None
+) -> tuple[list[str], list[ViewRequest]]:
+    try:
+        if service is not None:
+            projections = store.get_feature_service(service).feature_view_projections
+            refs = [f"{p.name_to_use()}:{f.name}" for p in projections for f in p.features]
+        else:
+            refs = [r for r in (features or "").split(",") if r.strip()]
+        views = {v.name: v for v in store.list_feature_views()}
+    except FeastObjectNotFoundException as err:
+        raise BadInputError(str(err)) from err
+    except FileNotFoundError as err:
+        raise BadInputError(f"{err} (run `feast apply` in {store.repo_path})") from err
+    return refs, resolve_requests(views, refs)
+
+
+def detect_format(spark: SparkSession, path: str) -> str:
+    if DeltaTable.isDeltaTable(spark, path):
+        return "delta"
+    return "csv" if path.rstrip("/").lower().endswith(".csv") else "parquet"
+
+
+def read_entities(
+    spark: SparkSession, path: str, entities_format: str, timestamp_column: str, *, version: int | None
+) -> DataFrame:
+    reader = spark.read.format(entities_format)
+    if entities_format == "csv":
+        # Every CSV column is a string; the timestamp column is parsed as an ISO instant in UTC below.
+        reader = reader.option("header", "true").option("inferSchema", "false")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    try:
+        frame = reader.load(path)
+    except Exception as err:
+        if type(err).__name__ == "AnalysisException":
+            raise BadInputError(f"entity rows {path}: cannot be read as {entities_format}: {err}") from err
+        raise
+    if entities_format == "csv" and timestamp_column in frame.columns:
+        frame = frame.withColumn(timestamp_column, F.to_timestamp(F.col(timestamp_column)))
+    return frame
+
+
+def current_version(spark: SparkSession, source: Any) -> int:
+    if not is_delta(source):
+        raise BadInputError(f"source {source.name} is not Delta: its version cannot be recorded")
+    table = DeltaTable.forName(spark, source.table) if source.table else DeltaTable.forPath(spark, source.path)
+    return int(table.history(1).first()["version"])
+
+
+def recorded_request(spark: SparkSession, earlier_output: str) -> dict[str, Any]:
+    if not DeltaTable.isDeltaTable(spark, earlier_output):
+        raise BadInputError(f"--as-of-versions {earlier_output} is not a Delta table")
+    commits = (
+        DeltaTable.forPath(spark, earlier_output)
+        .history()
+        .filter(F.col("userMetadata").contains(METADATA_KEY))
+        .orderBy(F.col("version").desc())
+        .select("userMetadata")
+        .first()
+    )
+    if commits is None:
+        raise BadInputError(f"--as-of-versions {earlier_output} was not written by the training-set job")
+    return json.loads(commits["userMetadata"])[METADATA_KEY]
