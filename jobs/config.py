@@ -8,6 +8,7 @@ setting; the value is parsed as a YAML scalar (`--set features.user_window_days=
 from __future__ import annotations
 
 import dataclasses
+import os
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,9 @@ import yaml
 
 from jobs.errors import ConfigError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# Under spark-submit the package may be imported from dist/jobs.zip; spark-submit.sh then names
+# the checkout that holds conf/ and ./data.
+REPO_ROOT = Path(os.environ.get("FRAUD_REPO_ROOT") or Path(__file__).resolve().parent.parent)
 CONF_DIR = REPO_ROOT / "conf"
 
 

@@ -1,0 +1,49 @@
+"""`./spark-submit.sh` runs the same commands as `python -m jobs`, in a fresh spark-submit JVM."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from factories import EDGE_CASE_CHARGEBACKS, EDGE_CASE_TRANSACTIONS, chargebacks, transactions
+from jobs.config import load_config
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_features_through_spark_submit(spark, job_config_file):
+    config = load_config(config_file=str(job_config_file))
+    transactions(spark, EDGE_CASE_TRANSACTIONS).write.format("delta").partitionBy("ingest_date").save(
+        config.tables.raw_transactions
+    )
+    chargebacks(spark, EDGE_CASE_CHARGEBACKS).write.format("delta").partitionBy("ingest_date").save(
+        config.tables.raw_chargebacks
+    )
+    done = subprocess.run(
+        [str(REPO / "spark-submit.sh"), "features", "--config", str(job_config_file), "--run-date", "2026-03-20"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    # spark-submit interleaves the JVM's shutdown log with the driver's output: take the JSON line.
+    result = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+    assert result["status"] == "ok"
+    assert result["inputs"]["transactions"]["used"] == 11
+    users = spark.read.format("delta").load(config.tables.user_features)
+    assert sorted(r.snapshot_date.isoformat() for r in users.filter("user_id = 'u1'").collect()) == ["2026-03-20"]
+
+
+def test_bad_command_line_through_spark_submit_exits_2():
+    done = subprocess.run(
+        [str(REPO / "spark-submit.sh"), "features", "--run-date", "not-a-date"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert "not a date" in done.stdout + done.stderr  # spark-submit merges the driver's stderr into stdout
