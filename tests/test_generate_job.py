@@ -199,14 +199,17 @@ def test_a_few_percent_of_rows_land_one_to_three_days_late(generated):
     assert txns.event_timestamp.max() < REFERENCE
 
 
-def test_chargebacks_are_commoner_at_risky_merchants(generated):
+def test_chargebacks_are_commoner_at_risky_merchants_and_for_fraud_users(generated):
     tables = generated[2]
     txns = used_transactions(tables["raw_transactions"])
     charged = txns.transaction_id.isin(tables["raw_chargebacks"].transaction_id.dropna())
     is_risky = index_of(txns.merchant_id).map(PARAMS.is_risky_merchant_index)
-    risky_rate, other_rate = charged[is_risky].mean(), charged[~is_risky].mean()
+    is_fraud_user = index_of(txns.user_id).map(PARAMS.is_fraud_user_index)
+    honest = ~is_fraud_user  # fraud bursts also hit risky merchants; judge the merchants on honest users only
+    risky_rate, other_rate = charged[honest & is_risky].mean(), charged[honest & ~is_risky].mean()
     assert risky_rate > 5 * other_rate, f"risky {risky_rate:.2%} vs others {other_rate:.2%}"
     assert 0 < other_rate < 0.01
+    assert charged[is_fraud_user].mean() > 5 * charged[honest].mean()
 
 
 def test_good_chargebacks_land_the_day_they_are_filed_days_after_the_transaction(generated):
