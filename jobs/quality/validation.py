@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 from collections.abc import Sequence
 
 from great_expectations.core.run_identifier import RunIdentifier
@@ -16,8 +15,6 @@ from expectations.common import SuiteParams
 from expectations.runner import Failure, build_suite, failures, run_suite
 from jobs.config import QualityConfig
 from jobs.quality.context import DOCS_SITE, build_context
-
-log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +91,6 @@ def validate_table(
         docs_url=docs_url,
         docs_index_url=index_url,
     )
-    log.info("%s", outcome.summary())
     return outcome
 
 
