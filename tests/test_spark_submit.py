@@ -33,9 +33,12 @@ def test_features_through_spark_submit(spark, job_config_file):
     # spark-submit interleaves the JVM's shutdown log with the driver's output: take the JSON line.
     result = json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
     assert result["status"] == "ok"
-    assert result["inputs"]["transactions"]["used"] == 11
+    # 12 rows; read: not t08 (landed 02-01, before 03-17 - 29 days) nor t04 (landed 03-21, after the
+    # run date); used: one copy of t06 is a duplicate.
+    assert (result["inputs"]["transactions"]["read"], result["inputs"]["transactions"]["used"]) == (10, 9)
     users = spark.read.format("delta").load(config.tables.user_features)
-    assert sorted(r.snapshot_date.isoformat() for r in users.filter("user_id = 'u1'").collect()) == ["2026-03-20"]
+    u2 = users.filter("user_id = 'u2'").collect()
+    assert [(r.snapshot_date.isoformat(), r.transaction_count_7d) for r in u2] == [("2026-03-17", 0)]  # quiet row
 
 
 def test_bad_command_line_through_spark_submit_exits_2():
