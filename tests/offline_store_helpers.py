@@ -81,5 +81,7 @@ def feast_repo(spark, base: Path) -> Path:
     (repo / "feature_store.yaml").write_text(yaml.safe_dump(settings))
     os.environ["FRAUD_FEATURE_TABLES"] = str(tables)
     sys.path.append(str(repo))  # as `feast apply` does (repo_operations.cli_check_repo)
+    for name in ("entities", "sources", "features", "services"):
+        sys.modules.pop(name, None)  # the copy's modules, not ones another test imported
     apply_total(load_repo_config(repo, repo / "feature_store.yaml"), repo, skip_source_validation=False)
     return repo

@@ -153,3 +153,30 @@ def test_the_repo_names_our_store():
     store = FeatureStore(repo_path=str(REPO_ROOT / "feature_defs"))
     assert isinstance(store.config.offline_store, FraudSparkOfflineStoreConfig)
     assert store._get_provider().offline_store.__class__ is FraudSparkOfflineStore
+
+
+def test_sdk_and_job_return_identical_rows(spark, repo, tmp_path):
+    from chispa import assert_df_equality
+
+    from jobs.training_set_job import main
+
+    labels, output = str(tmp_path / "labels"), str(tmp_path / "training_set")
+    rows = [(user, "merch_100", t, i % 2) for i, (user, t) in enumerate(GUIDE_EXPECTED)]
+    rows += [rows[0], (None, "merch_300", ts("2026-03-05 17:00:00"), 1)]  # a duplicate and a null key
+    spark.createDataFrame(rows, "user_id string, merchant_id string, event_timestamp timestamp, label int").write.format(
+        "delta"
+    ).save(labels)
+    code = main(
+        [
+            "--entities", labels, "--feature-service", "fraud_detection_v2", "--output", output,
+            "--set", f"feast.repo_path={repo}", "--set", f"feast.registry={repo.parent / 'feast' / 'registry.db'}",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    store = FeatureStore(repo_path=str(repo))
+    sdk = store.get_historical_features(
+        entity_df=spark.read.format("delta").load(labels), features=store.get_feature_service("fraud_detection_v2")
+    ).to_spark_df()
+    job = spark.read.format("delta").load(output)
+    assert job.count() == len(rows)
+    assert_df_equality(job, sdk, ignore_row_order=True, ignore_nullable=True)
