@@ -6,7 +6,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(PY)
 export PYSPARK_DRIVER_PYTHON := $(PY)
 
-.PHONY: setup demo test test-unit dq lint clean
+.PHONY: setup demo test test-unit dq browser lint clean
 
 setup: $(VENV)/.installed jars/.resolved node_modules/.installed
 
@@ -27,8 +27,31 @@ node_modules/.installed: package.json
 demo: setup
 	$(PY) -m jobs demo
 
-test: setup
+test: setup browser
 	$(PY) -m pytest -q
+	$(MAKE) dq
+
+# Headless Chromium for the Data Docs browser test (Debian's package); installs only when missing.
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# CI data-quality check (issue #4): sample data -> feature job (write-audit-publish) -> every table's
+# suite; any failed expectation fails the target. Runs in its own folder so it never touches data/.
+DQ_DIR := data/dq
+DQ_SET := --set tables.raw_transactions=$(DQ_DIR)/raw/transactions --set tables.raw_chargebacks=$(DQ_DIR)/raw/chargebacks \
+	--set tables.labels=$(DQ_DIR)/raw/labels --set tables.quarantine=$(DQ_DIR)/quarantine \
+	--set tables.user_features=$(DQ_DIR)/features/user_transaction_features \
+	--set tables.merchant_features=$(DQ_DIR)/features/merchant_risk_features \
+	--set tables.staging=$(DQ_DIR)/staging --set quality.results_path=$(DQ_DIR)/quality
+DQ_DAYS := --start 2026-02-01 --end 2026-02-09
+dq: setup
+	rm -rf $(DQ_DIR)
+	$(PY) -m jobs generate $(DQ_SET) --users 300 --merchants 30 --days 40 --transactions 20000 --bad-rows 2 \
+		--start-date 2026-01-01
+	$(PY) -m jobs features $(DQ_SET) $(DQ_DAYS)
+	$(PY) -m jobs validate $(DQ_SET) $(DQ_DAYS) \
+		--table raw_transactions,raw_chargebacks,user_transaction_features,merchant_risk_features
+	@echo "data quality: every table passed; Data Docs: $(abspath $(DQ_DIR))/quality/data_docs/index.html"
 
 lint: setup
 	$(VENV)/bin/ruff check jobs tests expectations feature_defs benchmarks

@@ -1,5 +1,7 @@
 """Suite for the raw `chargebacks` table (bronze): types, nulls, freshness and row-count band by ingest_date.
 
+Nulls are row-rule breaks the feature job quarantines: at most `quality.max_invalid_rate` are tolerated.
+
 Whether a chargeback refers to a used transaction is decided by the feature job (it needs the
 transactions); duplicates are allowed (several chargebacks on one transaction count as one).
 """
@@ -27,7 +29,7 @@ def build_suite(params: SuiteParams, columns: Sequence[str] = ()) -> gx.Expectat
         NAME,
         [
             *schema_expectations(RAW_CHARGEBACKS),
-            *not_null_expectations([f.name for f in RAW_CHARGEBACKS.fields], mostly=1 - params.max_null_rate),
+            *not_null_expectations([f.name for f in RAW_CHARGEBACKS.fields], mostly=1 - params.max_invalid_rate),
             *partition_expectations(INGEST_DATE, params),
         ],
     )

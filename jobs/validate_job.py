@@ -3,12 +3,14 @@
     python -m jobs validate --table user_transaction_features --run-date 2026-03-10
     python -m jobs validate --table raw_transactions --start 2026-03-01 --end 2026-03-10
     python -m jobs validate --table training_sets --path data/training_sets/fraud_v2 --entities data/raw/labels
+    python -m jobs validate --table raw_transactions,user_transaction_features --run-date 2026-03-10
 
 Partitioned tables (raw by ingest_date, features by snapshot_date) are read for the chosen days;
 freshness is judged against the last day (`--run-date`, or `--end`) and the row count of that
 day against the table's previous partition. Results go under `quality.results_path` as GE JSON
 (validations/) and Data Docs HTML (data_docs/); a one-screen summary names each failed
-expectation with its observed value. Exit 0 when the suite passes, 1 when it fails.
+expectation with its observed value. Exit 0 when the suite passes, 1 when it fails. Several
+comma-separated tables share one Spark session; the JSON line then lists each under `tables`.
 """
 
 from __future__ import annotations
@@ -59,16 +61,37 @@ def day_range(args: argparse.Namespace) -> tuple[dt.date, dt.date] | None:
     return args.start, args.end
 
 
+def table_names(args: argparse.Namespace) -> list[str]:
+    names = [name.strip() for name in args.table.split(",") if name.strip()]
+    if not names:
+        raise BadInputError("--table names no table")
+    if len(names) > 1 and args.path:
+        raise BadInputError("--path goes with a single --table")
+    return names
+
+
 def validate_args(args: argparse.Namespace, config: Config) -> None:
-    spec = table_spec(config, args.table, path=args.path)
-    if spec.partition_column and day_range(args) is None:
-        raise BadInputError(
-            f"--table {args.table} is partitioned by {spec.partition_column}: give --run-date or --start/--end"
-        )
+    for name in table_names(args):
+        spec = table_spec(config, name, path=args.path)
+        if spec.partition_column and day_range(args) is None:
+            raise BadInputError(
+                f"--table {name} is partitioned by {spec.partition_column}: give --run-date or --start/--end"
+            )
 
 
 def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[str, Any]:
-    spec = table_spec(config, args.table, path=args.path)
+    names = table_names(args)
+    if len(names) == 1:
+        outcome, fields = validate_one(spark, config, args, names[0])
+        report([outcome])
+        return fields
+    results = [validate_one(spark, config, args, name) for name in names]
+    report([outcome for outcome, _ in results])
+    return {"tables": {outcome.table: fields for outcome, fields in results}}
+
+
+def validate_one(spark: SparkSession, config: Config, args: argparse.Namespace, name: str) -> tuple[Outcome, dict]:
+    spec = table_spec(config, name, path=args.path)
     table = read_delta(spark, spec)
     days = day_range(args)
     previous = None
@@ -86,19 +109,19 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
     outcome = validate_table(
         table, table=spec.name, params=params, results_path=config.quality.results_path, batch_name=batch_name
     )
-    report(outcome)
-    return {**outcome.details(), "path": spec.path, "batch": batch_name, "previous_partition_rows": previous}
+    fields = {**outcome.details(), "path": spec.path, "batch": batch_name, "previous_partition_rows": previous}
+    return outcome, fields
 
 
-def report(outcome: Outcome) -> None:
-    """Print the summary; a failed suite becomes exit code 1 with the summary in the JSON line."""
-    print(outcome.summary(), flush=True)
-    if not outcome.success:
-        error = DataQualityError(
-            f"table {outcome.table}: {len(outcome.failures)} expectation(s) failed: "
-            + "; ".join(f"{f.expectation}({', '.join(f.columns)}) observed {f.observed}" for f in outcome.failures)
-        )
-        error.details = outcome.details()  # type: ignore[attr-defined]
+def report(outcomes: list[Outcome]) -> None:
+    """Print each summary; any failed suite becomes exit code 1 with the failures in the JSON line."""
+    for outcome in outcomes:
+        print(outcome.summary(), flush=True)
+    failed = [outcome for outcome in outcomes if not outcome.success]
+    if failed:
+        error = DataQualityError("; ".join(outcome.failure_message() for outcome in failed))
+        details = [outcome.details() for outcome in failed]
+        error.details = details[0] if len(outcomes) == 1 else {"failed_tables": details}  # type: ignore[attr-defined]
         raise error
 
 

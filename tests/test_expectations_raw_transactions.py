@@ -34,12 +34,13 @@ def test_clean_data_with_one_quarantinable_row_passes(spark, results_path):
 def test_null_key_duplicates_late_rows_and_a_collapse_are_named(spark, results_path):
     rows = clean_rows()[:30]  # 10 rows land on the run date against 20 the day before
     rows[0] = row("t0", "2026-03-09", user=None)
+    rows[4] = row("t4", "2026-03-09", user=None)  # 2 of 30 null: above quality.max_invalid_rate (5%)
     rows[1:4] = [row("t1", "2026-03-09")] * 3  # 3 copies of one id: 3 of 30 rows not unique (10%)
     rows[5:7] = [row(f"t{i}", "2026-03-09", created="T09:00:00") for i in (5, 6)]  # created before event
     df = spark.createDataFrame(rows, SCHEMA)
     got = failed(df, TABLE, params(run_date=day("2026-03-10"), previous_row_count=30), results_path)
     assert got == {
-        ("expect_column_values_to_not_be_null", ("user_id",)): "1 unexpected of 30 rows (3.33%)",
+        ("expect_column_values_to_not_be_null", ("user_id",)): "2 unexpected of 30 rows (6.67%)",
         ("expect_column_values_to_be_unique", ("transaction_id",)): "3 unexpected of 30 rows (10.00%)",
         ("expect_column_pair_values_a_to_be_greater_than_b", ("created_timestamp", "event_timestamp")): (
             "2 unexpected of 30 rows (6.67%)"

@@ -36,6 +36,11 @@ class Outcome:
             lines.append(f"  Data Docs: {self.docs_url}")
         return "\n".join(lines)
 
+    def failure_message(self) -> str:
+        """The error line: table, each failed expectation with its columns, and the rows it found."""
+        failed = "; ".join(f"{f.expectation}({', '.join(f.columns)}) observed {f.observed}" for f in self.failures)
+        return f"table {self.table}: {len(self.failures)} expectation(s) failed: {failed}"
+
     def details(self) -> dict[str, object]:
         return {
             "table": self.table,
