@@ -125,10 +125,16 @@ class PeakRss(threading.Thread):
             try:
                 root = psutil.Process(self.pid)
                 procs = [root, *root.children(recursive=True)]
-                rss = sum(p.memory_info().rss for p in procs if "dynalite" not in " ".join(p.cmdline()))
-                self.peak = max(self.peak, rss)
             except psutil.Error:
-                pass
+                continue
+            rss = 0
+            for process in procs:
+                try:
+                    if "dynalite" not in " ".join(process.cmdline()):
+                        rss += process.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, rss)
 
 
 def _subprocess(command: list[str], env: dict[str, str]) -> tuple[int, str, str, float, int]:
@@ -164,17 +170,18 @@ def prepare_repo(spark, n: int):
     return repo
 
 
-def run_ours(repo, n: int) -> dict:
-    overrides = [*repo.overrides("embedded"), "online_store.write_rate_cap=20000", "spark.conf.spark.driver.memory=1g"]
+def run_ours(repo, n: int, *, endpoint: str = "embedded", guard: bool = False) -> dict:
+    overrides = [*repo.overrides(endpoint), "online_store.write_rate_cap=20000", "spark.conf.spark.driver.memory=1g"]
     command = [sys.executable, "-m", "jobs", "materialize", "--start", START.isoformat(), "--end", END.isoformat()]
     command += ["--feature-views", VIEW, *[a for o in overrides for a in ("--set", o)]]
+    command += ["--guard-newer"] if guard else []
     code, out, err, wall, peak = _subprocess(command, dict(os.environ))
     result = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
     if code != 0:
         return {"contender": "ours", "n": n, "status": "failed", "error": result.get("error", err[-500:])}
     view = result["views"][VIEW]
     return {
-        "contender": "ours",
+        "contender": "ours-guarded" if guard else "ours",
         "n": n,
         "seconds": view["duration_s"],
         "items_per_s": view["items_per_s"],
@@ -292,6 +299,7 @@ def main() -> None:
         default=100_000,
         help="sizes above this run Feast only under the 1 GiB driver limit",
     )
+    parser.add_argument("--guard-cost", type=int, metavar="N", help="only compare plain and guarded writes at N")
     args = parser.parse_args()
     if args.feast_worker:
         feast_worker(args.feast_worker[0], int(args.feast_worker[1]), args.limit)
@@ -302,6 +310,9 @@ def main() -> None:
     from jobs.session import build_session
 
     spark = build_session(load_config(env="local").spark)
+    if args.guard_cost:
+        guard_cost(spark, args.guard_cost, record=args.record)
+        return
     results = []
     for n in [int(s) for s in args.sizes.split(",")]:
         repo = prepare_repo(spark, n)
@@ -316,6 +327,34 @@ def main() -> None:
     if args.record:
         with open(REPO / "benchmarks" / "RESULTS.md", "a") as out:
             out.write(table)
+
+
+def guard_cost(spark, n: int, *, record: bool) -> None:
+    """Plain BatchWriteItem vs guarded writes (BatchGetItem + conditional PutItem per item) at size n.
+
+    The guarded run rewrites the same items into the same server, so every item needs its
+    conditional write: the worst case. A stale item costs only its share of a BatchGetItem."""
+    from jobs.online_store.embedded import embedded_dynamodb
+
+    repo = prepare_repo(spark, n)
+    spark.stop()
+    with embedded_dynamodb() as url:
+        plain = run_ours(repo, n, endpoint=url)
+        guarded = run_ours(repo, n, endpoint=url, guard=True)
+    for run in (plain, guarded):
+        print(json.dumps(run), flush=True)
+    text = (
+        f"\nGuarded-write cost at {n:,} entities ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, load average "
+        f"{os.getloadavg()[0]:.1f}; `benchmarks/bench_materialize.py --guard-cost {n}`): plain "
+        f"{plain.get('items_per_s')} items/s, guarded (every item a conditional PutItem) "
+        f"{guarded.get('items_per_s')} items/s, ratio "
+        f"{(guarded.get('items_per_s') or 0) / (plain.get('items_per_s') or 1):.2f}.\n\n"
+        + "".join(f"    {json.dumps(run)}\n" for run in (plain, guarded))
+    )
+    print(text)
+    if record:
+        with open(REPO / "benchmarks" / "RESULTS.md", "a") as out:
+            out.write(text)
 
 
 def limit_note(run: dict) -> str:

@@ -18,7 +18,9 @@ from online_support import FEATURES, KEY, day, make_repo, merchant_row, oracle, 
 from jobs.materialize_job import main
 from jobs.online_store.demo import run_inference_script
 from jobs.online_store.embedded import embedded_dynamodb
+from jobs.online_store.encoding import entity_id
 from jobs.online_store.registry import apply_repo
+from jobs.online_store.tables import dynamodb_client
 
 pytestmark = pytest.mark.integration
 
@@ -138,3 +140,35 @@ def test_incremental_starts_where_the_registry_ended(online, aws_env, capsys):
     assert "skipped" in again["views"]["user_transaction_features"]
     store = FeatureStore(repo_path=str(repo.repo_path))
     assert len(store.get_feature_view("user_transaction_features").materialization_intervals) == 2
+
+
+def test_ttl_attribute_and_a_rerun_of_the_same_window(online, aws_env, capsys):
+    repo, url = online
+    args = ["--start", START.isoformat(), "--end", END.isoformat(), "--feature-views", "merchant_risk_features"]
+    args += ["--set", "online_store.ttl_attribute_enabled=true"]
+    code, result = _run("materialize", args, repo, url, capsys)
+    assert code == 0, result
+    # The same window again: same items, and the registry keeps one interval for it.
+    assert result["registry_intervals_added"] == 0
+    client = dynamodb_client(url, region="us-east-1")
+    item = client.get_item(
+        TableName="fraud_detection.merchant_risk_features",
+        Key={"entity_id": {"S": entity_id([("merchant_id", "STRING", "merch_300")])}},
+    )["Item"]
+    assert int(item["expires_at"]["N"]) == int((day(8) + dt.timedelta(days=30)).replace(tzinfo=dt.UTC).timestamp())
+    keys = ["merch_100", "merch_300"]
+    assert _online_values(repo, "merchant_risk_features", keys) == _expected("merchant_risk_features", keys)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "2026-03-12", "--end", "2026-03-01"], "is after --end"),
+        (["--start", "2026-03-01", "--end", "2026-03-12", "--feature-views", "nope"], "unknown feature view nope"),
+    ],
+)
+def test_bad_arguments_exit_2(online, capsys, args, message):
+    repo, url = online
+    code, result = _run("materialize", args, repo, url, capsys)
+    assert code == 2
+    assert message in result["error"]

@@ -155,10 +155,10 @@ class _Progress(threading.Thread):
             done, total = 0, 0
             for job_id in self._tracker.getJobIdsForGroup(self._group):
                 job = self._tracker.getJobInfo(job_id)
-                for stage_id in job.stageIds if job else []:
-                    stage = self._tracker.getStageInfo(stage_id)
-                    if stage and stage.name.startswith("collect"):
-                        done, total = stage.numCompletedTasks, stage.numTasks
+                # The writing stage is the job's result stage, the one with the highest id.
+                stage = self._tracker.getStageInfo(max(job.stageIds)) if job and job.stageIds else None
+                if stage:
+                    done, total = stage.numCompletedTasks, stage.numTasks
             if total and done != reported:
                 log.info("%s: %d/%d partitions written", self._view, done, total)
                 reported = done
