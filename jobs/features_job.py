@@ -33,6 +33,7 @@ from jobs.features.publish import replace_partitions
 from jobs.features.quarantine import append_quarantine, select_quarantine_rows
 from jobs.features.run_range import DateRange
 from jobs.features.user_features import build_user_transaction_features
+from jobs.quality.wap import audit_and_publish
 from jobs.schemas import RAW_CHARGEBACKS, RAW_TRANSACTIONS
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def compute_features(
     computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     windows = config.features
     widest = max(windows.user_window_days, windows.merchant_window_days)
-    first_day, last_day = run_range.first_window_day(widest), run_range.end
+    first_day, last_day = run_range.first_input_day(widest), run_range.end
     log.info(
         "run %s: snapshot days %s..%s, reading landing days %s..%s",
         run_id, run_range.start, run_range.end, first_day, last_day,
@@ -156,6 +157,11 @@ def compute_features(
 def publish_batch(
     spark: SparkSession, config: Config, *, table: str, batch: DataFrame, path: str, run_range: DateRange, run_id: str
 ) -> dict[str, Any]:
+    if config.quality.audit_feature_writes:  # write-audit-publish (issue #4): validate before committing
+        audited = audit_and_publish(
+            spark, config, table=table, batch=batch, path=path, run_range=run_range, run_id=run_id
+        )
+        return {**delta_commit_summary(spark, path), **audited.details()}
     replace_partitions(batch, path=path, run_range=run_range)
     return delta_commit_summary(spark, path)
 

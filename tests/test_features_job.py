@@ -60,8 +60,8 @@ def comparable(df, key):
 
 
 def expected_tables(spark, config, run_range):
-    """The oracle on exactly the rows the run may read: landed on [start - 29, end]."""
-    first_landing = run_range.first_window_day(30)
+    """The oracle on exactly the rows the run may read: landed on [start - 30, end]."""
+    first_landing = run_range.first_input_day(30)
 
     def landed(path):
         df = feature_table(spark, path).filter(F.col("ingest_date").between(first_landing, run_range.end))

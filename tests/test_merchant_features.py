@@ -84,3 +84,10 @@ def test_random_data_matches_the_oracle(spark, seed):
     oracle.assert_frames_match(
         got.drop(columns=["created_timestamp", "snapshot_date"]), oracle_for(raw, raw_cb, run_range), key="merchant_id"
     )
+
+
+def test_quiet_row_on_the_first_day_of_the_range(spark):
+    run_range = DateRange("2026-03-31", "2026-04-02")
+    _, _, txns = merchant_input(spark, [("t1", "u1", "m1", 10.0, "2026-03-01 10:00:00")], [], run_range)
+    got = build_merchant_risk_features(txns, run_range=run_range).collect()
+    assert [(r.snapshot_date, r.total_transactions_30d) for r in got] == [(dt.date(2026, 3, 31), 0)]

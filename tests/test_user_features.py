@@ -91,3 +91,12 @@ def test_output_schema_is_the_declared_one(spark):
     txns = transactions(spark, [("t1", "u1", "m1", 10.0, "2026-03-01 12:00:00")])
     got = build_user_transaction_features(txns, run_range=DateRange("2026-03-01", "2026-03-02"))
     assert [(f.name, f.dataType) for f in got.schema] == [(f.name, f.dataType) for f in USER_TRANSACTION_FEATURES]
+
+
+def test_quiet_row_on_the_first_day_of_the_range(spark):
+    """The first day's quiet row depends on the day before the range, whose window starts N days back."""
+    txns = transactions(spark, [("t1", "u1", "m1", 10.0, "2026-03-01 12:00:00")])
+    got = build_user_transaction_features(txns, run_range=DateRange("2026-03-08", "2026-03-10")).collect()
+    assert [(r.snapshot_date, r.transaction_count_7d, r.unique_merchants_7d) for r in got] == [
+        (dt.date(2026, 3, 8), 0, 0)
+    ]

@@ -105,7 +105,7 @@ def build_merchant_risk_features(
     computed_at: dt.datetime | None = None,
 ) -> DataFrame:
     """Snapshots of days `run_range` from used transactions joined to their first chargeback."""
-    first_day = run_range.first_window_day(window_days)
+    first_day = run_range.first_input_day(window_days)
     in_reach = transactions.filter(F.to_date("event_timestamp").between(first_day, run_range.end))
     result = (
         in_reach.transform(daily_merchant_partials, window_days=window_days)

@@ -31,9 +31,10 @@ class DateRange:
         """The snapshot instant of the last day: nothing at or before it is 'in the future'."""
         return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
 
-    def first_window_day(self, window_days: int) -> dt.date:
-        """The earliest event day any window of this range reads."""
-        return self.start - dt.timedelta(days=window_days - 1)
+    def first_input_day(self, window_days: int) -> dt.date:
+        """The earliest event day the range needs: its first window, plus the day before it, whose
+        window decides whether the first day is a quiet-window row."""
+        return self.start - dt.timedelta(days=window_days)
 
     def days(self) -> int:
         return (self.end - self.start).days + 1

@@ -119,7 +119,7 @@ def build_user_transaction_features(
     computed_at: dt.datetime | None = None,
 ) -> DataFrame:
     """Snapshots of days `run_range` from used transactions (it reads the days before `start` it needs)."""
-    first_day = run_range.first_window_day(window_days)
+    first_day = run_range.first_input_day(window_days)
     in_reach = transactions.filter(F.to_date("event_timestamp").between(first_day, run_range.end))
     result = (
         in_reach.transform(daily_user_partials, window_days=window_days)
