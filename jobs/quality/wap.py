@@ -1,0 +1,106 @@
+"""Write-audit-publish for the feature tables: stage the batch, validate it, publish or keep it for inspection.
+
+1. Write: the computed batch goes to `<tables.staging>/<table>/<run_id>` as Delta (the one time it is
+   computed; the audit and the publish both read the staged files).
+2. Audit: the table's suite runs on the staged batch, with freshness judged on the run's last day
+   and that day's row count against the previous partition (from the batch when it holds the day
+   before, else from the published table).
+3. Publish: `replace_partitions` from the staged batch, one atomic Delta commit, and the staging
+   copy is removed. On a failure nothing is committed (the table stays at its Delta version), the
+   staged batch stays where the error message says, and `DataQualityError` (exit 1) carries the summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+
+from jobs.config import Config
+from jobs.errors import DataQualityError
+from jobs.features.publish import replace_partitions
+from jobs.features.run_range import DateRange
+from jobs.quality.tables import previous_partition_count
+from jobs.quality.validation import Outcome, suite_params, validate_table
+from jobs.schemas import SNAPSHOT_DATE
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditedPublish:
+    table: str
+    staging_path: str
+    outcome: Outcome
+
+    def details(self) -> dict[str, Any]:
+        return {"audit": self.outcome.details(), "staging_path": self.staging_path}
+
+
+def staging_path(config: Config, *, table: str, run_id: str) -> str:
+    return f"{config.tables.staging.rstrip('/')}/{table}/{run_id}"
+
+
+def stage_batch(batch: DataFrame, *, path: str) -> None:
+    batch.write.format("delta").mode("overwrite").partitionBy(SNAPSHOT_DATE).save(path)
+
+
+def previous_row_count(
+    spark: SparkSession, *, staged: DataFrame, published_path: str, run_range: DateRange
+) -> int | None:
+    """Rows of the partition before the run's last day: in the batch when the run covers it, else published."""
+    if run_range.start < run_range.end:
+        return previous_partition_count(staged, partition_column=SNAPSHOT_DATE, before=run_range.end)
+    if not DeltaTable.isDeltaTable(spark, published_path):
+        return None
+    published = spark.read.format("delta").load(published_path)
+    return previous_partition_count(published, partition_column=SNAPSHOT_DATE, before=run_range.start)
+
+
+def audit_and_publish(
+    spark: SparkSession,
+    config: Config,
+    *,
+    table: str,
+    batch: DataFrame,
+    path: str,
+    run_range: DateRange,
+    run_id: str,
+) -> AuditedPublish:
+    staged_at = staging_path(config, table=table, run_id=run_id)
+    stage_batch(batch, path=staged_at)
+    staged = spark.read.format("delta").load(staged_at)
+    params = suite_params(
+        config.quality,
+        run_date=run_range.end,
+        previous_row_count=previous_row_count(spark, staged=staged, published_path=path, run_range=run_range),
+    )
+    outcome = validate_table(
+        staged,
+        table=table,
+        params=params,
+        results_path=config.quality.results_path,
+        batch_name=f"{run_id}:{run_range.start.isoformat()}..{run_range.end.isoformat()}",
+    )
+    print(outcome.summary(), flush=True)
+    if not outcome.success:
+        error = DataQualityError(
+            f"{outcome.failure_message()}; not published ({path} is unchanged);"
+            f" the rejected batch is kept at {staged_at}"
+        )
+        error.details = {"audit": outcome.details(), "staging_path": staged_at}  # type: ignore[attr-defined]
+        raise error
+    replace_partitions(staged, path=path, run_range=run_range)
+    remove_path(spark, staged_at)
+    log.info("table %s: batch passed its suite and was published from %s", table, staged_at)
+    return AuditedPublish(table, staged_at, outcome)
+
+
+def remove_path(spark: SparkSession, path: str) -> None:
+    """Delete a folder through Hadoop's FileSystem, so local paths and object stores behave alike."""
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(hadoop_path, True)  # type: ignore[attr-defined]
