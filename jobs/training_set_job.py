@@ -163,10 +163,14 @@ def feature_store_for(feast: FeastConfig) -> FeatureStore:
         raise BadInputError(f"feast.repo_path {repo} holds no feature_store.yaml")
     raw = yaml.safe_load(os.path.expandvars(yaml_file.read_text()))
     raw["project"] = feast.project
-    raw["registry"] = feast.registry if "://" in feast.registry else {
-        "path": feast.registry,
-        "registry_store_type": REGISTRY_STORE,
-    }
+    raw["registry"] = (
+        feast.registry
+        if "://" in feast.registry
+        else {
+            "path": feast.registry,
+            "registry_store_type": REGISTRY_STORE,
+        }
+    )
     repo_config = RepoConfig(**raw)
     repo_config.repo_path = repo
     return FeatureStore(repo_path=str(repo), config=repo_config)

@@ -18,12 +18,12 @@ from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import 
 from feast.repo_config import RepoConfig
 from feast.table_format import DeltaFormat
 from feast.types import Float64, Int64
+from offline_store_helpers import GUIDE_EXPECTED, feast_repo, ts
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
 from jobs.config import REPO_ROOT
 from jobs.offline_store.feast_store import FraudSparkOfflineStore, FraudSparkOfflineStoreConfig
-from offline_store_helpers import GUIDE_EXPECTED, feast_repo, ts
 
 FEATURES = [
     "transaction_count_7d",
@@ -89,9 +89,7 @@ def test_spark_frame_for_big_results_is_lazy_and_equal(spark, repo):
         [(user, t, "merch_100" if user != "user_002" else "merch_200") for user, t in GUIDE_EXPECTED],
         "user_id string, event_timestamp timestamp, merchant_id string",
     )
-    job = store.get_historical_features(
-        entity_df=entity_df, features=store.get_feature_service("fraud_detection_v2")
-    )
+    job = store.get_historical_features(entity_df=entity_df, features=store.get_feature_service("fraud_detection_v2"))
     frame = job.to_spark_df()
     assert isinstance(frame, DataFrame)
     rows = {(r.user_id, r.event_timestamp.astimezone(dt.UTC)): r.transaction_count_7d for r in frame.collect()}
@@ -163,9 +161,9 @@ def test_sdk_and_job_return_identical_rows(spark, repo, tmp_path):
     labels, output = str(tmp_path / "labels"), str(tmp_path / "training_set")
     rows = [(user, "merch_100", t, i % 2) for i, (user, t) in enumerate(GUIDE_EXPECTED)]
     rows += [rows[0], (None, "merch_300", ts("2026-03-05 17:00:00"), 1)]  # a duplicate and a null key
-    spark.createDataFrame(rows, "user_id string, merchant_id string, event_timestamp timestamp, label int").write.format(
-        "delta"
-    ).save(labels)
+    spark.createDataFrame(
+        rows, "user_id string, merchant_id string, event_timestamp timestamp, label int"
+    ).write.format("delta").save(labels)
     code = main(
         [
             "--entities", labels, "--feature-service", "fraud_detection_v2", "--output", output,

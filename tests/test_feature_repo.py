@@ -59,10 +59,16 @@ def test_views_as_in_the_guide(contents):
     got = {n: (v.ttl, v.entities, v.tags, v.online) for n, v in views(contents).items()}
     assert got == {
         "user_transaction_features": (
-            dt.timedelta(days=7), ["user_id"], {"team": "fraud-detection", "version": "v2"}, True
+            dt.timedelta(days=7),
+            ["user_id"],
+            {"team": "fraud-detection", "version": "v2"},
+            True,
         ),
         "merchant_risk_features": (
-            dt.timedelta(days=30), ["merchant_id"], {"team": "fraud-detection", "version": "v1"}, True
+            dt.timedelta(days=30),
+            ["merchant_id"],
+            {"team": "fraud-detection", "version": "v1"},
+            True,
         ),
     }
     assert sorted((e.name, e.join_key) for e in contents.entities if e.name != "__dummy") == [

@@ -197,7 +197,10 @@ def oracle_views(user_rows, pair_rows, *, user_ttl=TTL_USER, pair_ttl=TTL_PAIR):
 def run_join(spark, entities, user_rows, pair_rows, *, bucket_seconds=None, **ttls):
     entity_df, user_df, pair_df = frames(spark, entities, user_rows, pair_rows)
     got = build_point_in_time_join(
-        entity_df, view_joins(user_df, pair_df, **ttls), timestamp_column="event_timestamp", bucket_seconds=bucket_seconds
+        entity_df,
+        view_joins(user_df, pair_df, **ttls),
+        timestamp_column="event_timestamp",
+        bucket_seconds=bucket_seconds,
     )
     return got
 

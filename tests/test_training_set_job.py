@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 from chispa import assert_df_equality
+from offline_store_helpers import GUIDE_EXPECTED, USER_ROWS, feast_repo, write_feature_tables
 from pyspark.sql import functions as F
 
 from jobs.training_set_job import main
-from offline_store_helpers import GUIDE_EXPECTED, USER_ROWS, feast_repo, write_feature_tables
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +38,9 @@ def labels(spark, base):
     """The guide's entity rows as a Delta table (the labels table's shape)."""
     path = str(base / "labels")
     rows = [(user, "merch_100", t, 1) for user, t in GUIDE_EXPECTED]
-    spark.createDataFrame(rows, "user_id string, merchant_id string, event_timestamp timestamp, label int").write.format(
-        "delta"
-    ).mode("overwrite").save(path)
+    spark.createDataFrame(
+        rows, "user_id string, merchant_id string, event_timestamp timestamp, label int"
+    ).write.format("delta").mode("overwrite").save(path)
     return path
 
 
@@ -94,7 +94,10 @@ def test_rebuild_from_recorded_versions_equals_the_original(spark, base, labels,
     try:
         assert main(job_args(base, "--as-of-versions", first, "--output", again)) == 0
         rebuilt = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-        assert main(job_args(base, "--entities", labels, "--feature-service", "fraud_detection_v2", "--output", fresh)) == 0
+        assert (
+            main(job_args(base, "--entities", labels, "--feature-service", "fraud_detection_v2", "--output", fresh))
+            == 0
+        )
     finally:
         write_feature_tables(spark, base / "features")
     assert rebuilt["table_versions"] == recorded["table_versions"]

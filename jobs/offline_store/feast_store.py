@@ -89,7 +89,9 @@ class FraudSparkOfflineStore(SparkOfflineStore):
         store_config = config.offline_store
         assert isinstance(store_config, FraudSparkOfflineStoreConfig)
         if entity_df is None:
-            raise BadInputError("historical retrieval needs entity rows (entity_df); date-range retrieval is not offered")
+            raise BadInputError(
+                "historical retrieval needs entity rows (entity_df); date-range retrieval is not offered"
+            )
         spark = spark_session(store_config)
         entities = entity_frame(spark, entity_df)
         timestamp_column = infer_timestamp_column(entities.schema)

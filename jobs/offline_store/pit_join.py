@@ -28,32 +28,33 @@ entity rows per key, and no row is multiplied.
 ## Hot keys and long TTLs (time buckets)
 
 With `bucket_seconds` set, the partition key is `(keys, floor(ts / bucket))`, so one key with
-millions of rows is spread over as many tasks as it has buckets. A bucket's entity rows may need a
-feature row from an earlier bucket (any earlier bucket: TTLs can be long or unbounded), so before
-the big shuffle a small aggregation computes, per `(keys, bucket)`, the last row of each view
-(`max` of the struct, which orders exactly like the sort above) and whether the bucket holds entity
-rows; a window over those summaries (partitioned by key, ordered by bucket, one row per bucket)
-carries the last summary of all earlier buckets into each bucket with entity rows. That carry-in row
-joins the union with the smallest possible `ts`, so in-bucket rows override it exactly as later
-rows override earlier ones. Result: identical to the unbucketed join, for any TTL.
+millions of rows is spread over as many tasks as it has buckets. An entity row that finds no
+feature row before it in its own bucket needs the latest row of an earlier bucket (any earlier
+one: TTLs can be long or unbounded). The same sorted window pass therefore also marks the last row
+of every `(keys, bucket)` group with that bucket's last row of each view (a full-frame `last` and a
+`lead`, same partitioning and order, so no extra sort). A second, small pass takes only entity
+rows and those bucket-last rows, partitions them by key and, with a RANGE frame ending at
+`bucket - 1`, fills each entity row that found nothing in its bucket from the latest earlier
+bucket. The result is identical to the unbucketed join for any TTL; the inputs are read once.
 
 ## Cost at 1 TB (e.g. 1 TB of feature rows, 100 GB of entity rows, 2000 shuffle partitions)
 
-- Shuffle: one per join-key group, of the projected rows only: keys + two longs + the feature
-  values, so about the size of the Parquet-decoded columns read (roughly 1.1 TB for the group that
-  holds the biggest view; Spark compresses shuffle blocks with lz4). The carry-in aggregation is
-  partially aggregated map-side: its shuffle is one row per (key, bucket, map task), typically
-  under 1% of the input with 30-day buckets on daily snapshots. No broadcast, no join.
-- Partitions: `spark.sql.shuffle.partitions` (or AQE's coalesced count) for the big shuffle; at
-  ~1.1 TB, 2000-4000 partitions give 250-500 MB per task. Buckets bound the largest task: a key
-  holding a fraction f of the rows spread over B buckets puts at most about f/B of the shuffle in
-  one task.
-- Memory per task: the sort is Spark's external sorter (spills), and the window operator buffers one
-  `(keys, bucket)` group at a time in a spillable array (`spark.sql.windowExec.buffer.*`), so
-  memory per task is bounded by those buffers plus one row per view, not by rows per key; a 1 GB
-  executor completes (see benchmarks/RESULTS.md).
-- Without buckets the plan is the floor (read, one repartition, one sort) plus a streaming window;
-  buckets add one more read of the inputs for the small aggregation.
+- Shuffle: per join-key group, one shuffle of the projected rows only (keys, two longs, the feature
+  values as one struct, the entity row as one struct), about the decoded size of the columns read
+  (roughly 1.1 TB for the group holding the biggest view; shuffle blocks are lz4-compressed). With
+  buckets, a second shuffle of the entity rows plus one row per (key, bucket): about the entity
+  rows' size (100 GB) plus feature rows / rows-per-bucket (30-day buckets on daily snapshots: 1/30).
+  No join, no broadcast, no row multiplication.
+- Partitions: `spark.sql.shuffle.partitions` (or AQE's coalesced count): at ~1.1 TB, 2000-4000
+  partitions give 250-500 MB per task. Buckets bound the largest task of the big shuffle: a key
+  holding a fraction f of the rows over B buckets puts about f/B of it in one task. The second
+  pass is keyed by key alone, so a key with a fraction f of the *entity* rows still lands in one
+  task there (entity rows are the small side).
+- Memory per task: the sort is Spark's external sorter (spills); the window operator buffers one
+  `(keys, bucket)` group at a time in a spillable array (`spark.sql.windowExec.buffer.*`), so memory
+  per task is bounded by those buffers, not by rows per key; a 1 GB driver/executor run completes
+  (benchmarks/RESULTS.md).
+- Without buckets the plan is the floor (read, one repartition, one sort) plus a streaming window.
 """
 
 from __future__ import annotations
@@ -73,11 +74,10 @@ _TS = "_pit_ts"
 _KIND = "_pit_kind"
 _BUCKET = "_pit_bucket"
 _ENTITY = "_pit_entity"
-_HAS_ENTITY = "_pit_has_entity"
+_IS_LAST = "_pit_is_last"
 EVENT_MICROS = "_pit_event_micros"
 CREATED_MICROS = "_pit_created_micros"
 _NULL_KEY_SPREAD = 4096
-_CARRY_TS = -(2**63)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -165,14 +165,19 @@ def with_group_features(
             bucket_seconds=bucket_seconds,
         )
         unioned = unioned.unionByName(feature_rows)
-    if bucket_seconds:
-        unioned = unioned.unionByName(
-            unioned.transform(build_carry_in_rows, key_names=key_names, view_columns=view_columns, entity_type=entity_type)
-        )
     latest = _latest_before(key_names, view_columns)
     carried = unioned.select(
-        _ENTITY, _TS, _KIND, *[F.last(c, ignorenulls=True).over(latest).alias(c) for c in view_columns]
-    ).filter(F.col(_KIND) == ENTITY_ROW)
+        *key_names,
+        _BUCKET,
+        _ENTITY,
+        _TS,
+        _KIND,
+        *[F.last(c, ignorenulls=True).over(latest).alias(c) for c in view_columns],
+        *(_bucket_summaries(key_names, view_columns) if bucket_seconds else []),
+    )
+    if bucket_seconds:
+        carried = carried.transform(with_earlier_buckets, key_names=key_names, view_columns=view_columns)
+    carried = carried.filter(F.col(_KIND) == ENTITY_ROW)
     return carried.select(
         *[F.col(_ENTITY).getField(c).alias(c) for c in entity_df.columns],
         *[
@@ -181,6 +186,57 @@ def with_group_features(
             for out in view.output_columns
         ],
     )
+
+
+def with_earlier_buckets(carried: DataFrame, *, key_names: list[str], view_columns: list[str]) -> DataFrame:
+    """Fill entity rows that found no row in their own bucket from the last row of earlier buckets.
+
+    Input: entity rows with their in-bucket values, and the last row of every (keys, bucket) group,
+    which carries that bucket's last row of each view (a bucket's last row can be an entity row too).
+    One shuffle by key of just those rows; a RANGE frame ending at `bucket - 1` gives each entity
+    row the summary of the latest earlier bucket, whatever the order of rows inside a bucket.
+    """
+    has_summary = F.col(_IS_LAST) & (F.col(_BUCKET) >= 0)
+    rows = carried.filter((F.col(_KIND) == ENTITY_ROW) | has_summary).select(
+        *key_names,
+        _BUCKET,
+        _ENTITY,
+        _TS,
+        _KIND,
+        *view_columns,
+        *[F.when(has_summary, F.col(_summary(c))).alias(_summary(c)) for c in view_columns],
+    )
+    # null-key entity rows keep their spread (negative) buckets apart; keyed rows are grouped by key
+    key_group = F.least(F.col(_BUCKET), F.lit(0))
+    earlier_buckets = (
+        Window.partitionBy(*key_names, key_group).orderBy(F.col(_BUCKET)).rangeBetween(Window.unboundedPreceding, -1)
+    )
+    return rows.select(
+        _ENTITY,
+        _TS,
+        _KIND,
+        *[
+            F.coalesce(F.col(c), F.last(_summary(c), ignorenulls=True).over(earlier_buckets)).alias(c)
+            for c in view_columns
+        ],
+    )
+
+
+def _bucket_summaries(key_names: list[str], view_columns: list[str]) -> list[Column]:
+    """Each view's last row of the whole (keys, bucket) group, and whether this row is its last.
+
+    Same partitioning and ordering as the running `last`, so Spark computes both in one sorted pass.
+    """
+    ordered = Window.partitionBy(*key_names, _BUCKET).orderBy(*_order(view_columns))
+    whole = ordered.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    return [
+        *[F.last(c, ignorenulls=True).over(whole).alias(_summary(c)) for c in view_columns],
+        F.lead(F.lit(1)).over(ordered).isNull().alias(_IS_LAST),
+    ]
+
+
+def _summary(view_column: str) -> str:
+    return f"{view_column}_bucket_last"
 
 
 def select_entity_rows(
@@ -239,42 +295,14 @@ def select_feature_rows(
     )
 
 
-def build_carry_in_rows(
-    unioned: DataFrame, *, key_names: list[str], view_columns: list[str], entity_type: T.StructType
-) -> DataFrame:
-    """One row per (key, bucket) with entity rows: each view's last row from all earlier buckets."""
-    per_bucket = (
-        unioned.filter(F.col(_BUCKET) >= 0)
-        .groupBy(*key_names, _BUCKET)
-        .agg(*[F.max(c).alias(c) for c in view_columns], F.max(_KIND).alias(_HAS_ENTITY))
-    )
-    earlier_buckets = (
-        Window.partitionBy(*key_names)
-        .orderBy(F.col(_BUCKET))
-        .rowsBetween(Window.unboundedPreceding, -1)
-    )
-    carried = per_bucket.select(
-        *key_names,
-        _BUCKET,
-        _HAS_ENTITY,
-        *[F.last(c, ignorenulls=True).over(earlier_buckets).alias(c) for c in view_columns],
-    )
-    has_carry = _any_not_null([F.col(c) for c in view_columns])
-    return carried.filter((F.col(_HAS_ENTITY) == ENTITY_ROW) & has_carry).select(
-        *key_names,
-        _BUCKET,
-        F.lit(_CARRY_TS).cast("long").alias(_TS),
-        F.lit(FEATURE_ROW).alias(_KIND),
-        *view_columns,
-        F.lit(None).cast(entity_type).alias(_ENTITY),
-    )
+def _order(view_columns: list[str]) -> list[Column]:
+    return [F.col(_TS).asc_nulls_first(), F.col(_KIND).asc(), *[F.col(c).asc_nulls_first() for c in view_columns]]
 
 
 def _latest_before(key_names: list[str], view_columns: list[str]) -> Window:
-    order = [F.col(_TS).asc_nulls_first(), F.col(_KIND).asc(), *[F.col(c).asc_nulls_first() for c in view_columns]]
     return (
         Window.partitionBy(*key_names, _BUCKET)
-        .orderBy(*order)
+        .orderBy(*_order(view_columns))
         .rowsBetween(Window.unboundedPreceding, Window.currentRow)
     )
 
@@ -288,9 +316,7 @@ def _within_ttl(carried: Column, view: ViewJoin) -> Column:
 
 def _view_struct(view: ViewJoin) -> Column:
     created = (
-        F.unix_micros(F.col(view.created_timestamp_field))
-        if view.created_timestamp_field
-        else F.lit(None).cast("long")
+        F.unix_micros(F.col(view.created_timestamp_field)) if view.created_timestamp_field else F.lit(None).cast("long")
     )
     return F.struct(
         F.unix_micros(F.col(view.timestamp_field)).alias(EVENT_MICROS),

@@ -1,0 +1,268 @@
+"""Benchmark: our point-in-time join against Feast 0.67's SparkOfflineStore and against the floor.
+
+    .venv/bin/python benchmarks/bench_offline_store.py                 # sizes, Feast, floor, hot key
+    .venv/bin/python benchmarks/bench_offline_store.py --memory 1g --sizes 20000000:2000000 --only ours
+
+One Spark session (local[2], conf/local.yaml settings) per invocation. Inputs are generated with
+Spark (spark.range + hash-based columns) and written to Delta under benchmarks/out/ first; every
+timed run reads them from Delta and ends in the `noop` sink, so all rows are computed and none are
+collected. The view is `user_transaction_features` (TTL 7 days) over 60 days of feature rows at
+random instants; entity rows are at random instants of the same days.
+
+- floor: read the same inputs, union entity and feature rows on the key, one repartition by key and a
+  sort by (key, time): the least any exact PIT join without a join must do.
+- ours: jobs.offline_store.pit_join (with the job's default 30-day buckets, and without).
+- feast: FeatureStore.get_historical_features on a repo whose offline store is Feast's `spark`,
+  same tables, `.to_spark_df()` into the same sink; cancelled after --feast-timeout seconds.
+- hot key: one key holds 10% of the feature rows and 10% of the entity rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+from functools import partial
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.config import load_config
+from jobs.offline_store.pit_join import ViewJoin, build_point_in_time_join
+from jobs.session import build_session
+
+OUT = Path(__file__).resolve().parent / "out" / "offline_store"
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+DAYS = 60
+TTL_DAYS = 7
+FEATURES = ("transaction_count_7d", "transaction_amount_avg_7d", "transaction_amount_max_7d")
+ROWS_PER_KEY = 20
+
+
+def session(memory: str) -> SparkSession:
+    spark_config = load_config(env="local").spark
+    conf = {**spark_config.conf, "spark.driver.memory": memory, "spark.executor.memory": memory}
+    return build_session(dataclasses.replace(spark_config, app_name="bench-offline-store", conf=conf))
+
+
+def _uniform(seed: int, modulus: int) -> F.Column:
+    return F.pmod(F.xxhash64(F.col("id"), F.lit(seed)), F.lit(modulus))
+
+
+def generate(spark: SparkSession, n_features: int, n_entities: int, *, hot: bool) -> tuple[str, str]:
+    """Delta tables of feature rows and entity rows (written once per size and shape)."""
+    tag = f"{'hot' if hot else 'uniform'}_{n_features}_{n_entities}"
+    features_path, entities_path = str(OUT / tag / "features"), str(OUT / tag / "entities")
+    if (OUT / tag / "entities" / "_delta_log").exists():
+        return features_path, entities_path
+    keys = max(n_features // ROWS_PER_KEY, 1)
+    seconds = DAYS * 86_400
+
+    def user(seed: int) -> F.Column:
+        name = F.concat(F.lit("user_"), _uniform(seed, keys).cast("string"))
+        return F.when(F.lit(hot) & (_uniform(seed + 1, 10) == 0), F.lit("user_hot")).otherwise(name)
+
+    def instant(seed: int) -> F.Column:
+        return F.timestamp_seconds(F.lit(int(START.timestamp())) + _uniform(seed, seconds))
+
+    features = spark.range(n_features).select(
+        user(1).alias("user_id"),
+        instant(3).alias("event_timestamp"),
+        (instant(3) + F.expr("INTERVAL 1 HOUR")).alias("created_timestamp"),
+        _uniform(4, 50).alias(FEATURES[0]),
+        (_uniform(5, 100_000) / 100).cast("float").alias(FEATURES[1]),
+        (_uniform(6, 100_000) / 10).cast("float").alias(FEATURES[2]),
+    )
+    entities = spark.range(n_entities).select(
+        user(11).alias("user_id"), instant(13).alias("event_timestamp"), _uniform(14, 2).cast("int").alias("label")
+    )
+    features.write.format("delta").mode("overwrite").save(features_path)
+    entities.write.format("delta").mode("overwrite").save(entities_path)
+    return features_path, entities_path
+
+
+def floor(spark: SparkSession, features_path: str, entities_path: str) -> DataFrame:
+    features = (
+        spark.read.format("delta")
+        .load(features_path)
+        .select("user_id", "event_timestamp", F.struct(*FEATURES).alias("v"), F.lit(None).cast("int").alias("label"))
+    )
+    entities = (
+        spark.read.format("delta")
+        .load(entities_path)
+        .select("user_id", "event_timestamp", F.lit(None).cast(features.schema["v"].dataType).alias("v"), "label")
+    )
+    return features.unionByName(entities).repartition("user_id").sortWithinPartitions("user_id", "event_timestamp")
+
+
+def ours(spark: SparkSession, features_path: str, entities_path: str, *, bucket_days: int) -> DataFrame:
+    view = ViewJoin(
+        name="user_transaction_features",
+        source=spark.read.format("delta").load(features_path),
+        join_keys=("user_id",),
+        source_join_keys=("user_id",),
+        features=FEATURES,
+        output_columns=FEATURES,
+        timestamp_field="event_timestamp",
+        created_timestamp_field="created_timestamp",
+        ttl_seconds=TTL_DAYS * 86_400,
+    )
+    entities = spark.read.format("delta").load(entities_path)
+    return build_point_in_time_join(
+        entities, [view], timestamp_column="event_timestamp", bucket_seconds=bucket_days * 86_400 or None
+    )
+
+
+def feast_store(spark: SparkSession, features_path: str, workdir: str):
+    from feast import Entity, FeatureStore, FeatureView, Field, ValueType
+    from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import SparkSource
+    from feast.repo_config import RepoConfig
+    from feast.table_format import DeltaFormat
+    from feast.types import Float32, Int64
+
+    user = Entity(name="user_id", join_keys=["user_id"], value_type=ValueType.STRING)
+    view = FeatureView(
+        name="user_transaction_features",
+        entities=[user],
+        ttl=dt.timedelta(days=TTL_DAYS),
+        schema=[
+            Field(name=FEATURES[0], dtype=Int64),
+            Field(name=FEATURES[1], dtype=Float32),
+            Field(name=FEATURES[2], dtype=Float32),
+        ],
+        source=SparkSource(
+            name="user_features",
+            path=features_path,
+            table_format=DeltaFormat(),
+            timestamp_field="event_timestamp",
+            created_timestamp_column="created_timestamp",
+        ),
+    )
+    config = RepoConfig(
+        project="bench",
+        registry=os.path.join(workdir, "registry.db"),
+        provider="local",
+        offline_store={"type": "spark"},
+        online_store={"type": "sqlite", "path": os.path.join(workdir, "online.db")},
+        entity_key_serialization_version=3,
+    )
+    store = FeatureStore(config=config)
+    store.apply([user, view])
+    return store
+
+
+def feast_frame(store, spark: SparkSession, entities_path: str) -> DataFrame:
+    entities = spark.read.format("delta").load(entities_path)
+    refs = [f"user_transaction_features:{f}" for f in FEATURES]
+    return store.get_historical_features(entity_df=entities, features=refs).to_spark_df()
+
+
+def timed(spark: SparkSession, build, *, timeout: float | None = None) -> float | None:
+    """Seconds to build and fully compute the frame into the noop sink; None if cancelled at timeout."""
+    group = f"bench-{time.monotonic_ns()}"
+    outcome: dict = {}
+
+    def work():
+        spark.sparkContext.setJobGroup(group, group, interruptOnCancel=True)
+        try:
+            started = time.monotonic()
+            build().write.format("noop").mode("overwrite").save()
+            outcome["seconds"] = time.monotonic() - started
+        except Exception as err:  # noqa: BLE001 - a cancelled run is reported, not raised
+            outcome["error"] = err
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        spark.sparkContext.cancelJobGroup(group)
+        thread.join()
+        return None
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["seconds"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1250000:125000,5000000:500000,20000000:2000000")
+    parser.add_argument("--feast-sizes", type=int, default=2, help="run Feast at the first N sizes")
+    parser.add_argument("--feast-timeout", type=float, default=600)
+    parser.add_argument("--memory", default="4g", help="driver and executor memory")
+    parser.add_argument("--only", choices=["all", "ours"], default="all")
+    args = parser.parse_args()
+    spark = session(args.memory)
+    spark.sparkContext.setLogLevel("ERROR")
+    sizes = [tuple(int(x) for x in s.split(":")) for s in args.sizes.split(",")]
+    results = []
+
+    def record(**row):
+        results.append(row)
+        print(json.dumps(row), flush=True)
+
+    workdir = tempfile.mkdtemp(prefix="bench-feast-")
+    warm = generate(spark, 20_000, 2_000, hot=False)  # JIT and class loading, not timed
+    timed(spark, partial(ours, spark, *warm, bucket_days=30))
+    timed(spark, partial(floor, spark, *warm))
+    for i, (n_features, n_entities) in enumerate(sizes):
+        features_path, entities_path = generate(spark, n_features, n_entities, hot=False)
+        size = {"feature_rows": n_features, "entity_rows": n_entities}
+        if args.only == "all":
+            record(run="floor", **size, seconds=timed(spark, partial(floor, spark, features_path, entities_path)))
+        record(
+            run="ours", **size, seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=30))
+        )
+        if args.only == "all":
+            record(
+                run="ours_no_buckets",
+                **size,
+                seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=0)),
+            )
+        if args.only == "all" and i < args.feast_sizes:
+            store = feast_store(spark, features_path, workdir)
+            seconds = timed(spark, partial(feast_frame, store, spark, entities_path), timeout=args.feast_timeout)
+            spark.conf.set("spark.sql.parser.quotedRegexColumnNames", "false")
+            record(run="feast_spark_store", **size, seconds=seconds)
+    if args.only == "all":
+        n_features, n_entities = sizes[-1]
+        features_path, entities_path = generate(spark, n_features, n_entities, hot=True)
+        size = {"feature_rows": n_features, "entity_rows": n_entities}
+        record(
+            run="ours_hot_key",
+            **size,
+            seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=30)),
+        )
+        record(
+            run="ours_hot_key_no_buckets",
+            **size,
+            seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=0)),
+        )
+    print(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "memory": args.memory, "runs": results}))
+    by = {(r["run"], r["feature_rows"]): r["seconds"] for r in results}
+    for n_features, n_entities in sizes:
+        line = [f"{n_features:>10,} x {n_entities:>9,}:"]
+        base = by.get(("floor", n_features))
+        for name in ("ours", "ours_no_buckets", "feast_spark_store"):
+            value = by.get((name, n_features))
+            if base and value:
+                line.append(f"{name}/floor = {value / base:.2f}")
+        if by.get(("ours", n_features)) and by.get(("feast_spark_store", n_features)):
+            line.append(f"feast/ours = {by[('feast_spark_store', n_features)] / by[('ours', n_features)]:.1f}")
+        print(" ".join(line))
+    for (small, _), (big, _) in zip(sizes, sizes[1:], strict=False):
+        if by.get(("ours", small)) and by.get(("ours", big)):
+            print(f"ours {big / small:.0f}x data: {by[('ours', big)] / by[('ours', small)]:.2f}x time")
+    last = sizes[-1][0]
+    if by.get(("ours_hot_key", last)) and by.get(("ours", last)):
+        print(f"hot key / uniform = {by[('ours_hot_key', last)] / by[('ours', last)]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
