@@ -26,6 +26,7 @@ class AtomicFileRegistryStore(FileRegistryStore):
         folder.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{self._filepath.name}.", suffix=".tmp")
         try:
+            os.fchmod(handle, 0o644)  # mkstemp makes it owner-only; the registry is shared like Feast's
             with os.fdopen(handle, "wb") as out:
                 out.write(registry_proto.SerializeToString())
                 out.flush()
