@@ -26,7 +26,7 @@ TEST_SPARK_CONF = {
 }
 
 
-def write_job_config(root: Path) -> Path:
+def write_job_config(root: Path, *, audit_feature_writes: bool = True) -> Path:
     """conf/local.yaml with every table and output under `root` and the test session's Spark settings,
     so a job run from a test (`--config <file>`) reuses the test SparkSession unchanged."""
     raw = yaml.safe_load((CONF_DIR / "local.yaml").read_text())
@@ -34,6 +34,7 @@ def write_job_config(root: Path) -> Path:
     raw["tables"] = {name: str(root / "tables" / name) for name in raw["tables"]}
     raw["feast"]["registry"] = str(root / "feast" / "registry.db")
     raw["quality"]["results_path"] = str(root / "quality")
+    raw["quality"]["audit_feature_writes"] = audit_feature_writes
     path = root / "job_config.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path

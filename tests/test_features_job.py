@@ -41,7 +41,8 @@ def dataset(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("features_job")
     from conftest import write_job_config
 
-    config_file = write_job_config(root)
+    # Feature values are the subject here; write-audit-publish has its own tests (test_wap.py).
+    config_file = write_job_config(root, audit_feature_writes=False)
     config = load_config(config_file=str(config_file))
     random_rows = random_transactions(7, n=250, users=8, merchants=4, start="2026-02-10", days=38)
     txn_rows = EDGE_CASE_TRANSACTIONS + random_rows + BAD_TRANSACTIONS

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write_job_config
 from factories import EDGE_CASE_CHARGEBACKS, EDGE_CASE_TRANSACTIONS, chargebacks, transactions
 from jobs.config import load_config
 
@@ -14,7 +15,8 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_features_through_spark_submit(spark, job_config_file):
+def test_features_through_spark_submit(spark, tmp_path):
+    job_config_file = write_job_config(tmp_path, audit_feature_writes=False)
     config = load_config(config_file=str(job_config_file))
     transactions(spark, EDGE_CASE_TRANSACTIONS).write.format("delta").partitionBy("ingest_date").save(
         config.tables.raw_transactions
