@@ -26,8 +26,9 @@ MIDNIGHT_REGEX = r"^\d{4}-\d{2}-\d{2} 00:00:00$"
 class SuiteParams:
     """What a suite needs beyond the data: the run's date and the thresholds from `quality` config.
 
-    `previous_row_count` is the size of the partition before `run_date` (None when there is none:
-    the row-count band is then left out); `expected_row_count` is the entity-row count a training
+    `previous_row_count` is the size of the partition before `run_date` (None when there is none,
+    or fewer than `row_count_band_min_rows`, where day-to-day noise swamps any ratio: the row-count
+    band is then left out); `expected_row_count` is the entity-row count a training
     set must equal.
     """
 
@@ -37,6 +38,7 @@ class SuiteParams:
     row_count_max_ratio: float
     max_null_rate: float
     max_invalid_rate: float
+    row_count_band_min_rows: int = 0
     previous_row_count: int | None = None
     expected_row_count: int | None = None
 
@@ -82,7 +84,7 @@ def partition_expectations(partition_column: str, params: SuiteParams) -> list[g
     found: list[gx.expectations.Expectation] = [
         E.ExpectColumnMaxToBeBetween(column=partition_column, min_value=oldest_fresh),
     ]
-    if params.previous_row_count is not None:
+    if params.previous_row_count is not None and params.previous_row_count >= params.row_count_band_min_rows:
         found.append(
             E.ExpectTableRowCountToBeBetween(
                 min_value=math.ceil(params.previous_row_count * params.row_count_min_ratio),

@@ -76,6 +76,7 @@ class QualityConfig:
     freshness_max_lag_days: int
     row_count_min_ratio: float
     row_count_max_ratio: float
+    row_count_band_min_rows: int
     max_null_rate: float
     max_invalid_rate: float
     audit_feature_writes: bool

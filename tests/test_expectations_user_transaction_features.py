@@ -74,5 +74,8 @@ def test_unique_merchants_above_count_is_named(spark, results_path):
 
 def test_stale_newest_partition_is_named(spark, results_path):
     df = spark.createDataFrame(clean_rows(), SCHEMA)
-    got = failed(df, TABLE, params(run_date=day("2026-03-13")), results_path)
+    # a previous partition under row_count_band_min_rows leaves the band out: only freshness fails
+    got = failed(
+        df, TABLE, params(run_date=day("2026-03-13"), previous_row_count=49, row_count_band_min_rows=50), results_path
+    )
     assert got == {("expect_column_max_to_be_between", ("snapshot_date",)): "2026-03-10"}

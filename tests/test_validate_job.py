@@ -40,6 +40,8 @@ def run_validate(capsys, table_path, results_path, *args):
             f"tables.user_features={table_path}",
             "--set",
             f"quality.results_path={results_path}",
+            "--set",
+            "quality.row_count_band_min_rows=0",
         ]
     )
     out = capsys.readouterr().out.strip().splitlines()

@@ -17,6 +17,7 @@ from jobs.config import load_config
 pytestmark = pytest.mark.integration
 
 USERS = [f"u{i}" for i in range(6)]
+SMALL = ["--set", "quality.row_count_band_min_rows=0"]  # the band applies to these six-row days too
 
 
 def daily_rows(first_day: int, last_day: int, users=USERS):
@@ -41,13 +42,15 @@ def published(spark, tmp_path_factory):
     chargebacks(spark, [("t01u0", "2026-03-02 00:00:00")]).write.format("delta").partitionBy("ingest_date").save(
         config.tables.raw_chargebacks
     )
-    assert features_job.main(["--config", str(config_file), "--start", "2026-03-01", "--end", "2026-03-10"]) == 0
+    assert (
+        features_job.main(["--config", str(config_file), *SMALL, "--start", "2026-03-01", "--end", "2026-03-10"]) == 0
+    )
     return config_file, config
 
 
 def run_features(capsys, config_file, *args):
     capsys.readouterr()
-    code = features_job.main(["--config", str(config_file), *args])
+    code = features_job.main(["--config", str(config_file), *SMALL, *args])
     out = capsys.readouterr().out.strip().splitlines()
     return code, out[:-1], json.loads(out[-1])
 

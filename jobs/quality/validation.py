@@ -67,6 +67,7 @@ def suite_params(
         freshness_max_lag_days=quality.freshness_max_lag_days,
         row_count_min_ratio=quality.row_count_min_ratio,
         row_count_max_ratio=quality.row_count_max_ratio,
+        row_count_band_min_rows=quality.row_count_band_min_rows,
         max_null_rate=quality.max_null_rate,
         max_invalid_rate=quality.max_invalid_rate,
         previous_row_count=previous_row_count,
