@@ -80,20 +80,39 @@ def validate_args(args: argparse.Namespace, config: Config) -> None:
 
 
 def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[str, Any]:
-    names = table_names(args)
-    if len(names) == 1:
-        outcome, fields = validate_one(spark, config, args, names[0])
-        report([outcome])
-        return fields
-    results = [validate_one(spark, config, args, name) for name in names]
+    expected = args.expected_rows
+    if args.entities:
+        expected = read_delta(spark, table_spec(config, "training_sets", path=args.entities)).count()
+    results = [
+        validate_one(spark, config, name, days=day_range(args), path=args.path, expected_rows=expected)
+        for name in table_names(args)
+    ]
     report([outcome for outcome, _ in results])
+    if len(results) == 1:
+        return results[0][1]
     return {"tables": {outcome.table: fields for outcome, fields in results}}
 
 
-def validate_one(spark: SparkSession, config: Config, args: argparse.Namespace, name: str) -> tuple[Outcome, dict]:
-    spec = table_spec(config, name, path=args.path)
+def validate_tables(
+    spark: SparkSession, config: Config, tables: Sequence[str], *, start: dt.date, end: dt.date
+) -> list[Outcome]:
+    """For a pipeline (`make demo`): validate the days `[start, end]` of each table; raises on a failure."""
+    outcomes = [validate_one(spark, config, name, days=(start, end))[0] for name in tables]
+    report(outcomes)
+    return outcomes
+
+
+def validate_one(
+    spark: SparkSession,
+    config: Config,
+    name: str,
+    *,
+    days: tuple[dt.date, dt.date] | None,
+    path: str | None = None,
+    expected_rows: int | None = None,
+) -> tuple[Outcome, dict[str, Any]]:
+    spec = table_spec(config, name, path=path)
     table = read_delta(spark, spec)
-    days = day_range(args)
     previous = None
     run_date = None
     batch_name = "all"
@@ -102,10 +121,9 @@ def validate_one(spark: SparkSession, config: Config, args: argparse.Namespace, 
         previous = previous_partition_count(table, partition_column=spec.partition_column, before=run_date)
         table = filter_partitions(table, partition_column=spec.partition_column, start=start, end=run_date)
         batch_name = f"{start.isoformat()}..{run_date.isoformat()}"
-    expected = args.expected_rows
-    if args.entities:
-        expected = read_delta(spark, table_spec(config, "training_sets", path=args.entities)).count()
-    params = suite_params(config.quality, run_date=run_date, previous_row_count=previous, expected_row_count=expected)
+    params = suite_params(
+        config.quality, run_date=run_date, previous_row_count=previous, expected_row_count=expected_rows
+    )
     outcome = validate_table(
         table, table=spec.name, params=params, results_path=config.quality.results_path, batch_name=batch_name
     )
@@ -117,6 +135,8 @@ def report(outcomes: list[Outcome]) -> None:
     """Print each summary; any failed suite becomes exit code 1 with the failures in the JSON line."""
     for outcome in outcomes:
         print(outcome.summary(), flush=True)
+    if outcomes and outcomes[-1].docs_index_url:
+        print(f"Data Docs index: {outcomes[-1].docs_index_url}", flush=True)
     failed = [outcome for outcome in outcomes if not outcome.success]
     if failed:
         error = DataQualityError("; ".join(outcome.failure_message() for outcome in failed))
