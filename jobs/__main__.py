@@ -11,6 +11,7 @@ from jobs.errors import EXIT_BAD_INPUT
 
 # Command name -> (module with main(argv), one-line summary). Modules are imported only when run.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("jobs.demo", "run the whole pipeline end to end on generated sample data (make demo)"),
     "generate": ("jobs.generate_job", "generate deterministic sample raw data (transactions, chargebacks, labels)"),
     "features": ("jobs.features_job", "compute the user and merchant feature tables for a date range or run date"),
     "validate": ("jobs.validate_job", "run a table's Great Expectations suite on chosen partitions"),
