@@ -197,6 +197,8 @@ def main() -> None:
     parser.add_argument("--feast-timeout", type=float, default=600)
     parser.add_argument("--memory", default="4g", help="driver and executor memory")
     parser.add_argument("--only", choices=["all", "ours"], default="all")
+    parser.add_argument("--no-bucket-sizes", type=int, default=3, help="also run ours without buckets at the first N")
+    parser.add_argument("--hot-key", choices=["both", "buckets", "none"], default="both")
     args = parser.parse_args()
     spark = session(args.memory)
     spark.sparkContext.setLogLevel("ERROR")
@@ -219,7 +221,7 @@ def main() -> None:
         record(
             run="ours", **size, seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=30))
         )
-        if args.only == "all":
+        if args.only == "all" and i < args.no_bucket_sizes:
             record(
                 run="ours_no_buckets",
                 **size,
@@ -230,7 +232,7 @@ def main() -> None:
             seconds = timed(spark, partial(feast_frame, store, spark, entities_path), timeout=args.feast_timeout)
             spark.conf.set("spark.sql.parser.quotedRegexColumnNames", "false")
             record(run="feast_spark_store", **size, seconds=seconds)
-    if args.only == "all":
+    if args.only == "all" and args.hot_key != "none":
         n_features, n_entities = sizes[-1]
         features_path, entities_path = generate(spark, n_features, n_entities, hot=True)
         size = {"feature_rows": n_features, "entity_rows": n_entities}
@@ -239,11 +241,12 @@ def main() -> None:
             **size,
             seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=30)),
         )
-        record(
-            run="ours_hot_key_no_buckets",
-            **size,
-            seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=0)),
-        )
+        if args.hot_key == "both":
+            record(
+                run="ours_hot_key_no_buckets",
+                **size,
+                seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=0)),
+            )
     print(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "memory": args.memory, "runs": results}))
     by = {(r["run"], r["feature_rows"]): r["seconds"] for r in results}
     for n_features, n_entities in sizes:

@@ -4,6 +4,8 @@
         --output data/training_sets/fraud_v2
     python -m jobs training-set --entities labels.csv --features user_transaction_features:transaction_count_7d
     python -m jobs training-set --as-of-versions data/training_sets/fraud_v2 --output data/training_sets/again
+    ./spark-submit.sh training-set --env emr --entities s3://fraud-lake/bronze/fraud_labels \
+        --feature-service fraud_detection_v2
 
 Entity rows come from a Delta, Parquet or CSV path (format from `--entities-format`, else a Delta
 log, else the `.csv` suffix, else Parquet) and need the views' join keys and a timestamp column.
@@ -32,7 +34,7 @@ from delta.tables import DeltaTable
 from feast import FeatureStore
 from feast.errors import FeastObjectNotFoundException
 from feast.repo_config import RepoConfig
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.cli import command_parser, run_command
@@ -112,14 +114,12 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
         full_feature_names=full_names,
         source_name=entities_path,
     )
-    versions = earlier.get("tables") or {
-        source_id(r.view.batch_source): current_version(spark, r.view.batch_source) for r in requests
-    }
-    missing = [source_id(r.view.batch_source) for r in requests if source_id(r.view.batch_source) not in versions]
+    versions = earlier.get("tables") or {source_id(r.source): current_version(spark, r.source) for r in requests}
+    missing = [source_id(r.source) for r in requests if source_id(r.source) not in versions]
     if missing:
         raise BadInputError(f"{args.as_of_versions} recorded no version for table(s) {', '.join(missing)}")
     if entities_format == "delta" and entity_version is None:
-        entity_version = DeltaTable.forPath(spark, entities_path).history(1).first()["version"]
+        entity_version = int(latest_commit(DeltaTable.forPath(spark, entities_path))["version"])
         entity_rows = read_entities(spark, entities_path, entities_format, timestamp_column, version=entity_version)
 
     joins = build_view_joins(spark, requests, full_feature_names=full_names, versions=versions)
@@ -144,7 +144,7 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
         .option("userMetadata", json.dumps(metadata, sort_keys=True))
         .save(output)
     )
-    written = DeltaTable.forPath(spark, output).history(1).first()
+    written = latest_commit(DeltaTable.forPath(spark, output))
     return {
         "output": output,
         "output_version": written["version"],
@@ -223,7 +223,14 @@ def current_version(spark: SparkSession, source: Any) -> int:
     if not is_delta(source):
         raise BadInputError(f"source {source.name} is not Delta: its version cannot be recorded")
     table = DeltaTable.forName(spark, source.table) if source.table else DeltaTable.forPath(spark, source.path)
-    return int(table.history(1).first()["version"])
+    return int(latest_commit(table)["version"])
+
+
+def latest_commit(table: DeltaTable) -> Row:
+    commit = table.history(1).first()
+    if commit is None:
+        raise BadInputError("a Delta table without commits")
+    return commit
 
 
 def recorded_request(spark: SparkSession, earlier_output: str) -> dict[str, Any]:

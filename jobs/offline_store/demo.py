@@ -14,6 +14,8 @@ import argparse
 import sys
 from typing import Any
 
+from feast.infra.offline_stores.contrib.spark_offline_store.spark import SparkRetrievalJob
+
 from jobs.config import Config, load_config
 from jobs.training_set_job import feature_store_for
 
@@ -23,12 +25,12 @@ SERVICE = "fraud_detection_v2"
 def print_training_set(spark: Any, config: Config, *, rows: int = 5) -> dict[str, Any]:
     store = feature_store_for(config.feast)
     labels = spark.read.format("delta").load(config.tables.labels)
-    training = store.get_historical_features(
-        entity_df=labels, features=store.get_feature_service(SERVICE)
-    ).to_spark_df()
+    job = store.get_historical_features(entity_df=labels, features=store.get_feature_service(SERVICE))
+    assert isinstance(job, SparkRetrievalJob), "feature_store.yaml must name a Spark offline store"
+    training = job.to_spark_df()
     shape = (training.count(), len(training.columns))
     print(f"Training data shape: {shape}")
-    print(training.orderBy("event_timestamp", "user_id").limit(rows).toPandas().to_string(index=False))
+    training.orderBy("event_timestamp", "user_id").show(rows, truncate=False)
     return {"rows": shape[0], "columns": shape[1], "service": SERVICE}
 
 

@@ -62,7 +62,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window, WindowSpec
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -299,7 +299,7 @@ def _order(view_columns: list[str]) -> list[Column]:
     return [F.col(_TS).asc_nulls_first(), F.col(_KIND).asc(), *[F.col(c).asc_nulls_first() for c in view_columns]]
 
 
-def _latest_before(key_names: list[str], view_columns: list[str]) -> Window:
+def _latest_before(key_names: list[str], view_columns: list[str]) -> WindowSpec:
     return (
         Window.partitionBy(*key_names, _BUCKET)
         .orderBy(*_order(view_columns))

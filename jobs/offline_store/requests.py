@@ -32,6 +32,13 @@ class ViewRequest:
     def name(self) -> str:
         return self.view.projection.name_to_use()
 
+    @property
+    def source(self) -> SparkSource:
+        source = self.view.batch_source
+        if not isinstance(source, SparkSource):
+            raise BadInputError(f"feature view {self.view.name}: the offline store reads SparkSource, got {source!r}")
+        return source
+
     def join_keys(self) -> tuple[str, ...]:
         """Entity-side column names (after the projection's join key map)."""
         return tuple(self.view.projection.join_key_map.get(c.name, c.name) for c in self.view.entity_columns)
@@ -152,8 +159,7 @@ def build_view_joins(
     """One `ViewJoin` per request; `versions` maps `source_id` to the Delta version to read."""
     joins = []
     for request in requests:
-        view = request.view
-        source = view.batch_source
+        view, source = request.view, request.source
         version = versions.get(source_id(source)) if versions is not None else None
         to_source = {feature: column for column, feature in (source.field_mapping or {}).items()}
         joins.append(
