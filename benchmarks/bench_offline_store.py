@@ -56,13 +56,16 @@ def _uniform(seed: int, modulus: int) -> F.Column:
     return F.pmod(F.xxhash64(F.col("id"), F.lit(seed)), F.lit(modulus))
 
 
-def generate(spark: SparkSession, n_features: int, n_entities: int, *, hot: bool) -> tuple[str, str]:
+def generate(
+    spark: SparkSession, n_features: int, n_entities: int, *, hot: bool, rows_per_key: int = ROWS_PER_KEY
+) -> tuple[str, str]:
     """Delta tables of feature rows and entity rows (written once per size and shape)."""
     tag = f"{'hot' if hot else 'uniform'}_{n_features}_{n_entities}"
+    tag += f"_{rows_per_key}_per_key" if rows_per_key != ROWS_PER_KEY else ""
     features_path, entities_path = str(OUT / tag / "features"), str(OUT / tag / "entities")
     if (OUT / tag / "entities" / "_delta_log").exists():
         return features_path, entities_path
-    keys = max(n_features // ROWS_PER_KEY, 1)
+    keys = max(n_features // rows_per_key, 1)
     seconds = DAYS * 86_400
 
     def user(seed: int) -> F.Column:
@@ -198,6 +201,7 @@ def main() -> None:
     parser.add_argument("--memory", default="4g", help="driver and executor memory")
     parser.add_argument("--only", choices=["all", "ours"], default="all")
     parser.add_argument("--no-bucket-sizes", type=int, default=3, help="also run ours without buckets at the first N")
+    parser.add_argument("--rows-per-key", type=int, default=ROWS_PER_KEY, help="feature rows per key (uniform runs)")
     parser.add_argument("--hot-key", choices=["both", "buckets", "none"], default="both")
     args = parser.parse_args()
     spark = session(args.memory)
@@ -214,8 +218,10 @@ def main() -> None:
     timed(spark, partial(ours, spark, *warm, bucket_days=30))
     timed(spark, partial(floor, spark, *warm))
     for i, (n_features, n_entities) in enumerate(sizes):
-        features_path, entities_path = generate(spark, n_features, n_entities, hot=False)
-        size = {"feature_rows": n_features, "entity_rows": n_entities}
+        features_path, entities_path = generate(
+            spark, n_features, n_entities, hot=False, rows_per_key=args.rows_per_key
+        )
+        size = {"feature_rows": n_features, "entity_rows": n_entities, "rows_per_key": args.rows_per_key}
         if args.only == "all":
             record(run="floor", **size, seconds=timed(spark, partial(floor, spark, features_path, entities_path)))
         record(
