@@ -85,6 +85,8 @@ def failures(result: ExpectationSuiteValidationResult) -> list[Failure]:
         if item.success:
             continue
         config = item.expectation_config
+        if config is None:
+            raise ValueError("a validation result without its expectation configuration")
         kwargs = config.kwargs
         columns = kwargs.get("column_list") or [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
         found.append(Failure(config.type, tuple(columns), observed_value(item.result, item.exception_info)))

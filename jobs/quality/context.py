@@ -13,7 +13,11 @@ from urllib.parse import urlparse
 
 import great_expectations as gx
 from great_expectations.data_context import AbstractDataContext
-from great_expectations.data_context.types.base import DataContextConfig, InMemoryStoreBackendDefaults
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
 
 DOCS_SITE = "local_site"
 VALIDATIONS_DIR = "validations"
@@ -50,6 +54,6 @@ def build_context(results_path: str) -> AbstractDataContext:
             }
         },
         analytics_enabled=False,
-        progress_bars={"globally": False, "metric_calculations": False},
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
     )
     return gx.get_context(mode="ephemeral", project_config=config)

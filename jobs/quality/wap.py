@@ -101,6 +101,6 @@ def audit_and_publish(
 
 def remove_path(spark: SparkSession, path: str) -> None:
     """Delete a folder through Hadoop's FileSystem, so local paths and object stores behave alike."""
-    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    jvm: Any = spark.sparkContext._jvm
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
     hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(hadoop_path, True)  # type: ignore[attr-defined]
