@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -25,6 +26,10 @@ def local_jars(jars_dir: str) -> list[str]:
 
 def session_settings(spark_config: SparkConfig) -> dict[str, str]:
     settings = {**DELTA_SETTINGS, **spark_config.conf, "spark.sql.session.timeZone": "UTC"}
+    if (spark_config.master or "").startswith("local"):
+        # Local Python workers must be this interpreter (with pyarrow, boto3, ...), not whatever
+        # `python3` is first on PATH; clusters set their own.
+        settings.setdefault("spark.pyspark.python", sys.executable)
     if spark_config.jars_dir:
         settings["spark.jars"] = ",".join(local_jars(spark_config.jars_dir))
     return settings
