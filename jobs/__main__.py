@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("jobs.validate_job", "run a table's Great Expectations suite on chosen partitions"),
     "training-set": ("jobs.training_set_job", "build a point-in-time correct training set into Delta"),
     "materialize": ("jobs.materialize_job", "write the latest feature values of a window to the online store"),
+    "monitor": ("jobs.monitor_job", "freshness, drift and training-serving skew checks of the feature tables"),
     "materialize-incremental": (
         "jobs.materialize_job",
         "materialize from where the registry says the last run ended",
