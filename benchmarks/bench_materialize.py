@@ -91,7 +91,9 @@ def run_ceiling(n: int) -> dict:
     items = list(items_for(n))
     batches = [items[i : i + 25] for i in range(0, n, 25)]
     with embedded_dynamodb() as url:
-        client = dynamodb_client(url, region="us-east-1", max_pool_connections=CEILING_THREADS + 1)
+        client = dynamodb_client(
+            url, region="us-east-1", max_pool_connections=CEILING_THREADS + 1, parameter_validation=False
+        )
         ensure_table(client, table, ttl_attribute=None)
 
         def send(batch):

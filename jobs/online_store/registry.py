@@ -11,6 +11,7 @@ writes and the commit ends in the state of one clean run.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from jobs.config import Config
 from jobs.errors import BadInputError, ConfigError
 
 FEATURE_STORE_YAML = "feature_store.yaml"
+log = logging.getLogger("jobs.online_store")
 
 
 def repo_config(config: Config, endpoint_url: str | None) -> Any:
@@ -39,6 +41,19 @@ def repo_config(config: Config, endpoint_url: str | None) -> Any:
     else:
         raw["registry"] = config.feast.registry
     online = {k: v for k, v in (raw.get("online_store") or {}).items() if k != "endpoint_url"}
+    for key, ours in (
+        ("table_name_template", config.online_store.table_name_template),
+        ("region", config.online_store.region),
+    ):
+        if online.get(key, ours) != ours:
+            log.warning(
+                "%s says online_store.%s=%r but the job writes with %r: Feast clients reading that file will "
+                "not see these items",
+                yaml_path,
+                key,
+                online[key],
+                ours,
+            )
     online.update(type="dynamodb", region=config.online_store.region)
     online["table_name_template"] = config.online_store.table_name_template
     if endpoint_url:

@@ -320,7 +320,12 @@ def write_partition(
     started = time.monotonic()
     context = TaskContext.get()
     partition = context.partitionId() if context else -1
-    client = dynamodb_client(settings.endpoint_url, region=settings.region, max_pool_connections=settings.in_flight + 1)
+    client = dynamodb_client(
+        settings.endpoint_url,
+        region=settings.region,
+        max_pool_connections=settings.in_flight + 1,
+        parameter_validation=False,
+    )
     counts = write_items(client, settings, encode_items(batches, layout, settings.ttl_attribute))
     seconds = time.monotonic() - started
     log.info(
