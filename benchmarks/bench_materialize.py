@@ -264,7 +264,8 @@ def feast_worker(root: str, n: int, limit: bool) -> None:
         store = FeatureStore(config=rc)
         store.apply([user, view])
         if limit:
-            resource.setrlimit(resource.RLIMIT_DATA, (DRIVER_LIMIT_BYTES, DRIVER_LIMIT_BYTES))
+            hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+            resource.setrlimit(resource.RLIMIT_DATA, (DRIVER_LIMIT_BYTES, hard))
         started = time.monotonic()
         try:
             store.materialize(START, END, [VIEW])
@@ -272,7 +273,8 @@ def feast_worker(root: str, n: int, limit: bool) -> None:
         except MemoryError as err:
             status, error = "out of memory", f"MemoryError {err}"
         seconds = time.monotonic() - started
-        resource.setrlimit(resource.RLIMIT_DATA, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        if limit:
+            resource.setrlimit(resource.RLIMIT_DATA, (hard, hard))
     print(
         json.dumps(
             {
