@@ -83,6 +83,21 @@ class QualityConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class MonitoringConfig:
+    """Thresholds of `python -m jobs monitor` (drift: the guide's check_drift_alerts, PSI and KS)."""
+
+    mean_change: float
+    null_rate_change: float
+    max_multiplier: float
+    psi: float
+    ks_p_value: float
+    histogram_bins: int
+    freshness_max_staleness_hours: float
+    skew_sample_size: int
+    skew_tolerance: float
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     env: str
     spark: SparkConfig
@@ -91,6 +106,7 @@ class Config:
     feast: FeastConfig
     online_store: OnlineStoreConfig
     quality: QualityConfig
+    monitoring: MonitoringConfig
 
 
 # Keys holding filesystem locations; relative ones are resolved against the repository root so a
