@@ -19,8 +19,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from pyspark import StorageLevel
 from delta.tables import DeltaTable
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs import cli
@@ -96,16 +96,28 @@ def compute_features(
     first_day, last_day = run_range.first_input_day(widest), run_range.end
     log.info(
         "run %s: snapshot days %s..%s, reading landing days %s..%s",
-        run_id, run_range.start, run_range.end, first_day, last_day,
+        run_id,
+        run_range.start,
+        run_range.end,
+        first_day,
+        last_day,
     )
 
     transactions = read_landed_between(
-        spark, table="transactions", path=config.tables.raw_transactions, schema=RAW_TRANSACTIONS,
-        first_day=first_day, last_day=last_day,
+        spark,
+        table="transactions",
+        path=config.tables.raw_transactions,
+        schema=RAW_TRANSACTIONS,
+        first_day=first_day,
+        last_day=last_day,
     )
     chargebacks = read_landed_between(
-        spark, table="chargebacks", path=config.tables.raw_chargebacks, schema=RAW_CHARGEBACKS,
-        first_day=first_day, last_day=last_day,
+        spark,
+        table="chargebacks",
+        path=config.tables.raw_chargebacks,
+        schema=RAW_CHARGEBACKS,
+        first_day=first_day,
+        last_day=last_day,
     )
     checked_transactions = transactions.transform(
         raw_rules.with_transaction_rule, reference_instant=run_range.reference_instant
@@ -120,7 +132,9 @@ def compute_features(
             "chargebacks": rule_counts(checked_chargebacks),
         }
         quarantined = quarantine_rejected(
-            config, run_id=run_id, quarantined_at=computed_at,
+            config,
+            run_id=run_id,
+            quarantined_at=computed_at,
             rejected={"transactions": checked_transactions, "chargebacks": checked_chargebacks},
             counts=input_counts,
         )
@@ -131,14 +145,21 @@ def compute_features(
             ),
             MERCHANT_TABLE: lambda: build_merchant_risk_features(
                 used_transactions.join(first_chargebacks, on="transaction_id", how="left"),
-                run_range=run_range, window_days=windows.merchant_window_days, computed_at=computed_at,
+                run_range=run_range,
+                window_days=windows.merchant_window_days,
+                computed_at=computed_at,
             ),
         }
         paths = {USER_TABLE: config.tables.user_features, MERCHANT_TABLE: config.tables.merchant_features}
         written = {}
         for table in tables:
             written[table] = publish_batch(
-                spark, config, table=table, batch=batches[table](), path=paths[table], run_range=run_range,
+                spark,
+                config,
+                table=table,
+                batch=batches[table](),
+                path=paths[table],
+                run_range=run_range,
                 run_id=run_id,
             )
     finally:
@@ -171,7 +192,12 @@ def rule_counts(checked: DataFrame) -> dict[str, Any]:
     by_rule = {row["rule"]: row["count"] for row in checked.groupBy("rule").count().collect()}
     used = by_rule.pop(None, 0)
     quarantined = sum(by_rule.values())
-    return {"read": used + quarantined, "used": used, "quarantined": quarantined, "by_rule": dict(sorted(by_rule.items()))}
+    return {
+        "read": used + quarantined,
+        "used": used,
+        "quarantined": quarantined,
+        "by_rule": dict(sorted(by_rule.items())),
+    }
 
 
 def quarantine_rejected(
@@ -187,14 +213,20 @@ def quarantine_rejected(
         for rule, n in counts[name]["by_rule"].items():
             log.warning(
                 "table %s: %d row(s) broke rule %s (column %s); quarantined under run %s",
-                name, n, rule, raw_rules.RULE_COLUMNS[rule], run_id,
+                name,
+                n,
+                rule,
+                raw_rules.RULE_COLUMNS[rule],
+                run_id,
             )
     if not tables_with_rejects:
         return {"path": config.tables.quarantine, "rows": 0}
     rows = None
     for name in tables_with_rejects:
         part = select_quarantine_rows(
-            raw_rules.filter_quarantined(rejected[name]), source_table=name, run_id=run_id,
+            raw_rules.filter_quarantined(rejected[name]),
+            source_table=name,
+            run_id=run_id,
             quarantined_at=quarantined_at,
         )
         rows = part if rows is None else rows.unionByName(part)
@@ -211,4 +243,3 @@ def delta_commit_summary(spark: SparkSession, path: str) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None, *, command: str = "features") -> int:
     return cli.run_command(command, build_parser(command), argv, run, validate_args=validate_args)
-

@@ -19,8 +19,8 @@ from factories import (
     transactions,
 )
 from jobs.config import load_config
-from jobs.features_job import compute_features, main
 from jobs.features.run_range import DateRange
+from jobs.features_job import compute_features, main
 
 pytestmark = pytest.mark.integration
 
@@ -97,11 +97,18 @@ def test_backfill_matches_the_oracle_and_reconciles_counts(spark, dataset, capsy
         assert counts["used"] == expected.pop("used")
         assert counts["by_rule"] == expected
     assert set(result["inputs"]["transactions"]["by_rule"]) == {
-        "transaction_id_not_null", "user_id_not_null", "merchant_id_not_null", "amount_positive_finite",
-        "event_timestamp_not_future", "created_timestamp_not_before_event", "duplicate_transaction_id",
+        "transaction_id_not_null",
+        "user_id_not_null",
+        "merchant_id_not_null",
+        "amount_positive_finite",
+        "event_timestamp_not_future",
+        "created_timestamp_not_before_event",
+        "duplicate_transaction_id",
     }
     quarantine = feature_table(spark, config.tables.quarantine).filter(F.col("run_id") == result["run_id"])
-    by_rule = {(r.source_table, r.rule): r["count"] for r in quarantine.groupBy("source_table", "rule").count().collect()}
+    by_rule = {
+        (r.source_table, r.rule): r["count"] for r in quarantine.groupBy("source_table", "rule").count().collect()
+    }
     assert sum(by_rule.values()) == result["quarantine"]["rows"]
     assert by_rule[("chargebacks", "transaction_id_refers_to_transaction")] == 1
     assert by_rule[("chargebacks", "chargeback_not_before_transaction")] == 1
@@ -129,7 +136,9 @@ def test_day_by_day_runs_equal_one_backfill(spark, dataset, tmp_path):
     from dataclasses import replace
 
     daily_tables = replace(
-        base.tables, user_features=str(tmp_path / "daily_users"), merchant_features=str(tmp_path / "daily_merchants"),
+        base.tables,
+        user_features=str(tmp_path / "daily_users"),
+        merchant_features=str(tmp_path / "daily_merchants"),
         quarantine=str(tmp_path / "q"),
     )
     daily = replace(base, tables=daily_tables)

@@ -87,9 +87,7 @@ def test_chargeback_rules(spark):
         ],
     )
     checked = cbs.transform(raw_rules.with_chargeback_rule, used_transactions=used)
-    got = sorted(
-        ((r.transaction_id or "", str(r.chargeback_timestamp)), r.rule or "used") for r in checked.collect()
-    )
+    got = sorted(((r.transaction_id or "", str(r.chargeback_timestamp)), r.rule or "used") for r in checked.collect())
     assert got == [
         (("", "2026-03-03 00:00:00"), "transaction_id_refers_to_transaction"),
         (("t1", "2026-03-02 11:59:59"), "chargeback_not_before_transaction"),

@@ -22,9 +22,7 @@ def read_landed_between(
     except AnalysisException as err:
         raise BadInputError(f"table {table}: cannot read Delta table at {path}: {err}") from err
     check_columns(df, table=table, schema=schema)
-    return df.filter(F.col(INGEST_DATE).between(first_day, last_day)).select(
-        [F.col(f.name) for f in schema.fields]
-    )
+    return df.filter(F.col(INGEST_DATE).between(first_day, last_day)).select([F.col(f.name) for f in schema.fields])
 
 
 def check_columns(df: DataFrame, *, table: str, schema: T.StructType) -> None:

@@ -21,10 +21,13 @@ from jobs.features.run_range import DateRange
 from jobs.features.snapshots import (
     DAY,
     all_days_so_far,
+    created_timestamp,
     date_of,
     day_index,
+    filter_input_days,
     filter_snapshot_rows,
     last_days,
+    select_schema,
     snapshot_instant,
     with_snapshot_days,
 )
@@ -79,13 +82,11 @@ def select_merchant_risk_features(windows: DataFrame, *, computed_at: dt.datetim
     return windows.select(
         F.col(KEY),
         snapshot_instant(F.col(DAY)).alias("event_timestamp"),
-        (F.current_timestamp() if computed_at is None else F.lit(computed_at)).cast("timestamp").alias(
-            "created_timestamp"
-        ),
+        created_timestamp(computed_at),
         F.col("w_count").cast("long").alias("total_transactions_30d"),
-        F.when(has_transactions, F.col("w_amount_sum") / F.col("w_count")).cast("float").alias(
-            "avg_transaction_amount"
-        ),
+        F.when(has_transactions, F.col("w_amount_sum") / F.col("w_count"))
+        .cast("float")
+        .alias("avg_transaction_amount"),
         F.when(has_transactions, F.col("w_chargebacks") / F.col("w_count"))
         .otherwise(F.lit(0.0))
         .cast("float")
@@ -105,13 +106,12 @@ def build_merchant_risk_features(
     computed_at: dt.datetime | None = None,
 ) -> DataFrame:
     """Snapshots of days `run_range` from used transactions joined to their first chargeback."""
-    first_day = run_range.first_input_day(window_days)
-    in_reach = transactions.filter(F.to_date("event_timestamp").between(first_day, run_range.end))
-    result = (
-        in_reach.transform(daily_merchant_partials, window_days=window_days)
+    return (
+        transactions.transform(filter_input_days, window_days=window_days, run_range=run_range)
+        .transform(daily_merchant_partials, window_days=window_days)
         .transform(with_snapshot_days, key=KEY, window_days=window_days, run_range=run_range)
         .transform(with_merchant_windows, window_days=window_days)
         .transform(filter_snapshot_rows, run_range=run_range)
         .transform(select_merchant_risk_features, computed_at=computed_at)
+        .transform(select_schema, schema=MERCHANT_RISK_FEATURES)
     )
-    return result.select([F.col(f.name).cast(f.dataType) for f in MERCHANT_RISK_FEATURES.fields])

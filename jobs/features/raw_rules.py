@@ -67,9 +67,7 @@ def first_broken_transaction_rule(reference_instant: dt.datetime) -> Column:
         .when(F.col("merchant_id").isNull(), MERCHANT_ID_NOT_NULL)
         .when(~is_positive_finite(F.col("amount")), AMOUNT_POSITIVE_FINITE)
         .when(~is_not_after(F.col("event_timestamp"), reference_instant), EVENT_TIMESTAMP_NOT_FUTURE)
-        .when(
-            ~is_not_before(F.col("created_timestamp"), F.col("event_timestamp")), CREATED_TIMESTAMP_NOT_BEFORE_EVENT
-        )
+        .when(~is_not_before(F.col("created_timestamp"), F.col("event_timestamp")), CREATED_TIMESTAMP_NOT_BEFORE_EVENT)
     )
 
 

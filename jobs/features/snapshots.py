@@ -13,8 +13,11 @@ share `partitionBy(entity)`, so after the builder's one shuffle by entity every 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from jobs.features.run_range import DateRange
 
@@ -32,6 +35,22 @@ def date_of(index: Column) -> Column:
 def snapshot_instant(index: Column) -> Column:
     """The instant a snapshot of day D describes: D + 1 at 00:00 UTC."""
     return F.to_timestamp(F.date_from_unix_date(index + 1))
+
+
+def filter_input_days(transactions: DataFrame, *, window_days: int, run_range: DateRange) -> DataFrame:
+    """The transactions whose event day some window of the range (or the day before it) reads."""
+    first_day = run_range.first_input_day(window_days)
+    return transactions.filter(F.to_date("event_timestamp").between(first_day, run_range.end))
+
+
+def created_timestamp(computed_at: dt.datetime | None) -> Column:
+    """When the job computed the row: one instant for the whole run when given."""
+    value = F.current_timestamp() if computed_at is None else F.lit(computed_at)
+    return value.cast("timestamp").alias("created_timestamp")
+
+
+def select_schema(df: DataFrame, *, schema: T.StructType) -> DataFrame:
+    return df.select([F.col(f.name).cast(f.dataType) for f in schema.fields])
 
 
 def with_snapshot_days(daily: DataFrame, *, key: str, window_days: int, run_range: DateRange) -> DataFrame:

@@ -23,10 +23,13 @@ from jobs.features.run_range import DateRange
 from jobs.features.snapshots import (
     DAY,
     all_days_so_far,
+    created_timestamp,
     date_of,
     day_index,
+    filter_input_days,
     filter_snapshot_rows,
     last_days,
+    select_schema,
     snapshot_instant,
     with_snapshot_days,
 )
@@ -97,11 +100,11 @@ def select_user_transaction_features(windows: DataFrame, *, computed_at: dt.date
     return windows.select(
         F.col(KEY),
         snapshot_instant(F.col(DAY)).alias("event_timestamp"),
-        _created_timestamp(computed_at),
+        created_timestamp(computed_at),
         F.col("w_count").cast("long").alias("transaction_count_7d"),
-        F.when(has_transactions, F.col("w_amount_sum") / F.col("w_count")).cast("float").alias(
-            "transaction_amount_avg_7d"
-        ),
+        F.when(has_transactions, F.col("w_amount_sum") / F.col("w_count"))
+        .cast("float")
+        .alias("transaction_amount_avg_7d"),
         F.when(has_transactions, F.col("w_amount_max")).cast("float").alias("transaction_amount_max_7d"),
         F.col("w_merchants").cast("long").alias("unique_merchants_7d"),
         F.when(F.col("w_count") >= 2, span_seconds / (F.col("w_count") - 1))
@@ -119,18 +122,12 @@ def build_user_transaction_features(
     computed_at: dt.datetime | None = None,
 ) -> DataFrame:
     """Snapshots of days `run_range` from used transactions (it reads the days before `start` it needs)."""
-    first_day = run_range.first_input_day(window_days)
-    in_reach = transactions.filter(F.to_date("event_timestamp").between(first_day, run_range.end))
-    result = (
-        in_reach.transform(daily_user_partials, window_days=window_days)
+    return (
+        transactions.transform(filter_input_days, window_days=window_days, run_range=run_range)
+        .transform(daily_user_partials, window_days=window_days)
         .transform(with_snapshot_days, key=KEY, window_days=window_days, run_range=run_range)
         .transform(with_user_windows, window_days=window_days)
         .transform(filter_snapshot_rows, run_range=run_range)
         .transform(select_user_transaction_features, computed_at=computed_at)
+        .transform(select_schema, schema=USER_TRANSACTION_FEATURES)
     )
-    return result.select([F.col(f.name).cast(f.dataType) for f in USER_TRANSACTION_FEATURES.fields])
-
-
-def _created_timestamp(computed_at: dt.datetime | None):
-    value = F.current_timestamp() if computed_at is None else F.lit(computed_at)
-    return value.cast("timestamp").alias("created_timestamp")
