@@ -95,3 +95,29 @@ def test_missing_table_exits_2(spark, capsys, tmp_path):
     code, _, line = run_validate(capsys, str(tmp_path / "nothing"), tmp_path, "--run-date", "2026-03-10")
     assert (code, line["exit_code"]) == (2, 2)
     assert "user_transaction_features" in line["error"]
+
+
+def test_training_set_row_count_must_equal_the_entity_rows(spark, capsys, tmp_path):
+    entities = str(tmp_path / "labels")
+    training = str(tmp_path / "training_set")
+    rows = [("u1", "m1", ts("2026-03-10T10:00:00"), 0, 3), ("u2", "m1", ts("2026-03-10T11:00:00"), 1, None)]
+    columns = "user_id string, merchant_id string, event_timestamp timestamp, label int, transaction_count_7d long"
+    spark.createDataFrame(rows, columns).write.format("delta").save(training)
+    spark.createDataFrame(
+        [r[:4] for r in rows * 2], "user_id string, merchant_id string, event_timestamp timestamp, label int"
+    ).write.format("delta").save(entities)
+    code = validate_job.main(
+        [
+            "--table",
+            "training_sets",
+            "--path",
+            training,
+            "--entities",
+            entities,
+            "--set",
+            f"quality.results_path={tmp_path}",
+        ]
+    )
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 1
+    assert "  FAILED expect_table_row_count_to_equal(): observed 2" in out

@@ -7,6 +7,7 @@ local disk or S3, so every run's results and the docs index accumulate there.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -34,6 +35,8 @@ def store_backend(results_path: str, subdir: str) -> dict[str, Any]:
 
 
 def build_context(results_path: str) -> AbstractDataContext:
+    # GE logs every datasource load at INFO; the jobs' own summary says what matters.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     defaults = InMemoryStoreBackendDefaults()
     stores = dict(defaults.stores)
     stores[defaults.validation_results_store_name] = {
