@@ -16,7 +16,7 @@ from feast import FeatureStore
 from online_support import FEATURES, KEY, day, make_repo, merchant_row, oracle, user_row
 
 from jobs.materialize_job import main
-from jobs.online_store.demo import run_inference_script
+from jobs.online_store.demo import materialize_and_serve, run_inference_script
 from jobs.online_store.embedded import embedded_dynamodb
 from jobs.online_store.encoding import entity_id
 from jobs.online_store.registry import apply_repo
@@ -172,3 +172,14 @@ def test_bad_arguments_exit_2(online, capsys, args, message):
     code, result = _run("materialize", args, repo, url, capsys)
     assert code == 2
     assert message in result["error"]
+
+
+def test_demo_hook_uses_the_embedded_server_and_prints_the_guide_output(online, spark, capsys):
+    repo, _ = online
+    result = materialize_and_serve(spark, repo.config("embedded"), start=START, end=END)
+    printed = ast.literal_eval(result["inference_output"].strip().splitlines()[-1])
+    assert printed["transaction_count_7d"] == [
+        _expected("user_transaction_features", ["user_001"])["user_001"]["transaction_count_7d"]
+    ]
+    assert printed["risk_score"] == [_expected("merchant_risk_features", ["merch_100"])["merch_100"]["risk_score"]]
+    assert result["materialize"]["endpoint"].startswith("http://127.0.0.1:")
