@@ -33,7 +33,7 @@ from jobs.features.publish import replace_partitions
 from jobs.features.quarantine import append_quarantine, select_quarantine_rows
 from jobs.features.run_range import DateRange
 from jobs.features.user_features import build_user_transaction_features
-from jobs.quality.wap import audit_and_publish
+from jobs.quality.wap import publish_audited, stage_and_audit
 from jobs.schemas import RAW_CHARGEBACKS, RAW_TRANSACTIONS
 
 log = logging.getLogger(__name__)
@@ -151,17 +151,9 @@ def compute_features(
             ),
         }
         paths = {USER_TABLE: config.tables.user_features, MERCHANT_TABLE: config.tables.merchant_features}
-        written = {}
-        for table in tables:
-            written[table] = publish_batch(
-                spark,
-                config,
-                table=table,
-                batch=batches[table](),
-                path=paths[table],
-                run_range=run_range,
-                run_id=run_id,
-            )
+        written = publish_all(
+            spark, config, batches={t: batches[t] for t in tables}, paths=paths, run_range=run_range, run_id=run_id
+        )
     finally:
         checked_chargebacks.unpersist()
         checked_transactions.unpersist()
@@ -175,16 +167,30 @@ def compute_features(
     }
 
 
-def publish_batch(
-    spark: SparkSession, config: Config, *, table: str, batch: DataFrame, path: str, run_range: DateRange, run_id: str
+def publish_all(
+    spark: SparkSession,
+    config: Config,
+    *,
+    batches: dict[str, Any],
+    paths: dict[str, str],
+    run_range: DateRange,
+    run_id: str,
 ) -> dict[str, Any]:
-    if config.quality.audit_feature_writes:  # write-audit-publish (issue #4): validate before committing
-        audited = audit_and_publish(
-            spark, config, table=table, batch=batch, path=path, run_range=run_range, run_id=run_id
+    """One Delta commit per table. With write-audit-publish every batch is staged and audited before
+    any is published, so a failing suite leaves every table at its previous version."""
+    if not config.quality.audit_feature_writes:
+        for table, build in batches.items():
+            replace_partitions(build(), path=paths[table], run_range=run_range)
+        return {table: delta_commit_summary(spark, paths[table]) for table in batches}
+    audited = {
+        table: stage_and_audit(
+            spark, config, table=table, batch=build(), path=paths[table], run_range=run_range, run_id=run_id
         )
-        return {**delta_commit_summary(spark, path), **audited.details()}
-    replace_partitions(batch, path=path, run_range=run_range)
-    return delta_commit_summary(spark, path)
+        for table, build in batches.items()
+    }
+    for table, batch in audited.items():
+        publish_audited(spark, batch, path=paths[table], run_range=run_range)
+    return {table: {**delta_commit_summary(spark, paths[table]), **batch.details()} for table, batch in audited.items()}
 
 
 def rule_counts(checked: DataFrame) -> dict[str, Any]:

@@ -108,6 +108,22 @@ def test_row_count_collapse_from_missing_users_is_not_published(spark, capsys, p
     ]
 
 
+def test_a_failing_table_keeps_every_table_unpublished(spark, capsys, monkeypatch, published):
+    """The user batch passes its suite, the merchant batch fails: neither table gets a new version."""
+    config_file, config = published
+    build = features_job.build_merchant_risk_features
+
+    def with_rate_above_one(*args, **kwargs):
+        return build(*args, **kwargs).withColumn("chargeback_rate_30d", F.lit(1.5).cast("float"))
+
+    monkeypatch.setattr(features_job, "build_merchant_risk_features", with_rate_above_one)
+    before = {t: version(spark, getattr(config.tables, t)) for t in ("user_features", "merchant_features")}
+    code, _, line = run_features(capsys, config_file, "--start", "2026-03-09", "--end", "2026-03-10")
+    assert (code, line["exit_code"]) == (1, 1)
+    assert "chargeback_rate_30d" in line["error"]
+    assert {t: version(spark, getattr(config.tables, t)) for t in before} == before
+
+
 def test_clean_batch_is_published_and_staging_cleared(spark, capsys, published):
     config_file, config = published
     before = version(spark, config.tables.user_features)

@@ -60,7 +60,7 @@ def previous_row_count(
     return previous_partition_count(published, partition_column=SNAPSHOT_DATE, before=run_range.start)
 
 
-def audit_and_publish(
+def stage_and_audit(
     spark: SparkSession,
     config: Config,
     *,
@@ -70,6 +70,7 @@ def audit_and_publish(
     run_range: DateRange,
     run_id: str,
 ) -> AuditedPublish:
+    """Steps 1 and 2: stage the batch and run its suite; raises DataQualityError when it fails."""
     staged_at = staging_path(config, table=table, run_id=run_id)
     stage_batch(batch, path=staged_at)
     staged = spark.read.format("delta").load(staged_at)
@@ -93,10 +94,29 @@ def audit_and_publish(
         )
         error.details = {"audit": outcome.details(), "staging_path": staged_at}  # type: ignore[attr-defined]
         raise error
-    replace_partitions(staged, path=path, run_range=run_range)
-    remove_path(spark, staged_at)
-    log.info("table %s: batch passed its suite and was published from %s", table, staged_at)
     return AuditedPublish(table, staged_at, outcome)
+
+
+def publish_audited(spark: SparkSession, audited: AuditedPublish, *, path: str, run_range: DateRange) -> None:
+    """Step 3: one atomic commit from the staged batch, then the staging copy goes."""
+    replace_partitions(spark.read.format("delta").load(audited.staging_path), path=path, run_range=run_range)
+    remove_path(spark, audited.staging_path)
+    log.info("table %s: batch passed its suite and was published from %s", audited.table, audited.staging_path)
+
+
+def audit_and_publish(
+    spark: SparkSession,
+    config: Config,
+    *,
+    table: str,
+    batch: DataFrame,
+    path: str,
+    run_range: DateRange,
+    run_id: str,
+) -> AuditedPublish:
+    audited = stage_and_audit(spark, config, table=table, batch=batch, path=path, run_range=run_range, run_id=run_id)
+    publish_audited(spark, audited, path=path, run_range=run_range)
+    return audited
 
 
 def remove_path(spark: SparkSession, path: str) -> None:
