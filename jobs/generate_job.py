@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from jobs.cli import command_parser, parse_date, run_command
 from jobs.config import Config
-from jobs.errors import BadInputError
+from jobs.errors import BadInputError, InfrastructureError
 from jobs.sample_data.bad_rows import build_bad_chargebacks, build_bad_transactions
 from jobs.sample_data.chargebacks import build_chargebacks
 from jobs.sample_data.labels import build_labels
@@ -124,7 +124,9 @@ def overwrite_delta(df: DataFrame, path: str, *, partition_by: Sequence[str]) ->
         .save(path)
     )
     # The commit's own metrics give the row count without scanning the table again.
-    commit = DeltaTable.forPath(df.sparkSession, path).history(1).select("version", "operationMetrics").head()
+    commit = DeltaTable.forPath(df.sparkSession, path).history(1).select("version", "operationMetrics").first()
+    if commit is None:
+        raise InfrastructureError(f"Delta table {path} has no commit after writing it")
     return {"path": path, "rows": int(commit["operationMetrics"]["numOutputRows"]), "version": commit["version"]}
 
 
