@@ -318,7 +318,7 @@ def run_skew(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, 
             features=layout.features,
             tolerance=config.monitoring.skew_tolerance,
         )
-        counts = compared.agg(*mismatch_aggregations(layout.feature_names)).first().asDict()
+        counts = compared.agg(*mismatch_aggregations(layout.feature_names)).collect()[0].asDict()
         mismatches = {name: int(counts[name]) for name in layout.feature_names}
         examples = _examples(compared, layout) if any(mismatches.values()) else []
         total += sum(mismatches.values())

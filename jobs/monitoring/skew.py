@@ -64,8 +64,10 @@ def online_schema(join_keys: Sequence[str], features: Sequence[tuple[str, str]])
     """Keys as strings, served features as long (exact types) or double, prefixed `_online_`."""
     fields = [T.StructField(k, T.StringType()) for k in join_keys]
     for name, value_type in features:
-        data_type = T.LongType() if value_type in {"INT32", "INT64"} else T.DoubleType()
-        if value_type in {"BOOL"}:
+        data_type: T.DataType = T.DoubleType()
+        if value_type in {"INT32", "INT64"}:
+            data_type = T.LongType()
+        elif value_type == "BOOL":
             data_type = T.BooleanType()
         fields.append(T.StructField(f"{ONLINE_PREFIX}{name}", data_type))
     return T.StructType(fields)
