@@ -11,7 +11,7 @@ run (`--run-date` = the last day: that day plus the late-arrival lookback) and a
   audited     `compute_features` with write-audit-publish on (stage, validate, publish from staging).
 
 Prints validation/job (the target is < 0.25) and audited/job, and writes
-benchmarks/out/validation/bench_validation.json.
+benchmarks/out/validation/bench_validation_n<size>.json.
 
     SPARK_LOCAL_IP=127.0.0.1 .venv/bin/python benchmarks/bench_validation.py --sizes 1M
 """
@@ -103,6 +103,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1M", help="comma-separated transaction counts (k/M suffixes)")
     parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--runs", default="daily,backfill_30d", help="which runs to measure (daily, backfill_30d)")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs of each measurement; the best is kept")
     args = parser.parse_args()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -126,12 +127,13 @@ def main() -> int:
         if not warmed:  # JIT, GE imports and Delta log caches: the first run of a session pays for them
             compute_features(spark, audited, run_range=daily)
             warmed = True
-        for name, run_range in (("daily", daily), ("backfill_30d", backfill)):
+        runs = {"daily": daily, "backfill_30d": backfill}
+        for name, run_range in ((name, runs[name]) for name in args.runs.split(",")):
             row = {"transactions": size, "run": name, **measure(spark, plain, audited, run_range, args.repeats)}
             row["load_average_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
             report["runs"].append(row)
             print(json.dumps(row), flush=True)
-            (OUT / "validation" / "bench_validation.json").write_text(json.dumps(report, indent=2))
+            (OUT / "validation" / f"bench_validation_n{size}.json").write_text(json.dumps(report, indent=2))
 
     print("\n| transactions | run | days | job s | validation s | validation/job | job with WAP s | WAP/job |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
