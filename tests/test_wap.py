@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from delta.tables import DeltaTable
-from factories import chargebacks, transactions
 from pyspark.sql import functions as F
 
+from factories import chargebacks, transactions
 from jobs import features_job
 from jobs.config import load_config
 
