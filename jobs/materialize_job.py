@@ -118,7 +118,11 @@ def materialize(
     view_names: Sequence[str] | None = None,
     guard_newer: bool = False,
 ) -> dict[str, Any]:
-    """Materialize into the online store at `url` (None: AWS); `start=None` means incremental."""
+    """Materialize into the online store at `url` (None: AWS); `start=None` means incremental.
+
+    Naive datetimes are read as UTC, as `feast materialize` does."""
+    end = _as_utc(end)
+    start = _as_utc(start) if start is not None else None
     timezone = spark.conf.get("spark.sql.session.timeZone")
     if timezone != "UTC":
         raise ConfigError(f"spark.sql.session.timeZone must be UTC for Feast's event_ts format, got {timezone}")
@@ -157,6 +161,10 @@ def materialize(
         "registry_intervals_added": recorded,
         "views": results,
     }
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _incremental_start(view: Any) -> dt.datetime:

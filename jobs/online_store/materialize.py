@@ -113,7 +113,7 @@ def write_online_items(items: DataFrame, *, layout: ViewLayout, settings: Writer
         raise _executor_failure(err, layout, settings) from err
     finally:
         progress.stop()
-        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]  # None clears it
     metrics: dict[str, Any] = {name: sum(int(r[name]) for r in rows) for name in METRIC_NAMES}
     metrics.update(
         table=settings.table_name,
