@@ -28,7 +28,7 @@ demo: setup
 	$(PY) -m jobs demo
 
 test: setup browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 	$(MAKE) dq
 
 # Headless Chromium for the Data Docs browser test (Debian's package); installs only when missing.
