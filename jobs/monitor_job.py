@@ -134,7 +134,11 @@ def _validate(args: argparse.Namespace, config: Config) -> None:
 
 def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
     checks = {"freshness": run_freshness, "drift": run_drift, "skew": run_skew}
-    return {"check": args.check, **checks[args.check](spark, config, args)}
+    try:
+        return {"check": args.check, **checks[args.check](spark, config, args)}
+    except MonitorFailure as failure:
+        failure.details = {"check": args.check, **failure.details}
+        raise
 
 
 # --- freshness -------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def test_freshness_before_and_after_materializing(online, capsys):
     run_date = NOW.date()
     code, result, out = _run(["freshness", "--run-date", run_date.isoformat()], repo, url, capsys)
     # Tables hold yesterday's snapshot (ago(0) = snapshot of yesterday): fresh with lag 1; views never materialized.
-    assert code == 1, result
+    assert (code, result["check"]) == (1, "freshness"), result
     assert result["tables"]["user_transaction_features"] == {
         "newest_snapshot": (run_date - dt.timedelta(days=1)).isoformat(),
         "fresh": True,
@@ -236,3 +236,12 @@ def test_drift_bad_input_exits_2(drift_repo, capsys):
     assert "no rows in the current snapshot days 2026-04-01..2026-04-02" in result["error"]
     code, result, _ = _drift(repo, capsys, "--start", "2026-03-09", "--end", "2026-03-07")
     assert code == 2 and "is after --end" in result["error"]
+    missing = repo.root / "no_such_table"
+    args = ["drift", "--table", "user_transaction_features", "--baseline-start", "2026-03-01", "--baseline-end"]
+    args += ["2026-03-03", "--start", "2026-03-07", "--end", "2026-03-09", *repo.cli_overrides("embedded")]
+    code = main([*args, "--set", f"tables.user_features={missing}"])
+    result = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert code == 2
+    assert (
+        result["error"] == f"table user_transaction_features: no Delta table at {missing} (run the features job first)"
+    )
