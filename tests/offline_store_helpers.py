@@ -79,9 +79,22 @@ def feast_repo(spark, base: Path) -> Path:
     settings["registry"]["path"] = str(registry)
     settings["online_store"] = {"type": "sqlite", "path": str(base / "online.db")}
     (repo / "feature_store.yaml").write_text(yaml.safe_dump(settings))
+    # Point the copy's sources at these tables only while applying: the process-wide environment,
+    # sys.path and imported repo modules must not leak into other tests' Feast repos.
+    repo_modules = ("entities", "sources", "features", "services")
+    previous = os.environ.get("FRAUD_FEATURE_TABLES")
     os.environ["FRAUD_FEATURE_TABLES"] = str(tables)
     sys.path.append(str(repo))  # as `feast apply` does (repo_operations.cli_check_repo)
-    for name in ("entities", "sources", "features", "services"):
+    for name in repo_modules:
         sys.modules.pop(name, None)  # the copy's modules, not ones another test imported
-    apply_total(load_repo_config(repo, repo / "feature_store.yaml"), repo, skip_source_validation=False)
+    try:
+        apply_total(load_repo_config(repo, repo / "feature_store.yaml"), repo, skip_source_validation=False)
+    finally:
+        sys.path.remove(str(repo))
+        for name in repo_modules:
+            sys.modules.pop(name, None)
+        if previous is None:
+            os.environ.pop("FRAUD_FEATURE_TABLES", None)
+        else:
+            os.environ["FRAUD_FEATURE_TABLES"] = previous
     return repo
