@@ -128,6 +128,11 @@ def main() -> int:
     parser.add_argument("--sizes", default="1M,4M,16M", help="comma-separated transaction counts (k/M suffixes)")
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--repeats", type=int, default=1, help="timed runs of each measurement; the best is kept")
+    parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="time the job with write-audit-publish on (bench_validation.py measures that cost on its own)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
@@ -142,11 +147,14 @@ def main() -> int:
     for size in sizes:
         params = params_for(size, args.days)
         config = config_for(base, OUT / f"n{size}")
+        config = dataclasses.replace(
+            config, quality=dataclasses.replace(config.quality, audit_feature_writes=args.audit)
+        )
         generated = ensure_generated(spark, config, params, OUT / f"n{size}")
         backfill = DateRange(params.start_date, params.end_date)
         daily = DateRange.ending_on(params.end_date, lookback_days=config.features.late_arrival_lookback_days)
         widest = max(config.features.user_window_days, config.features.merchant_window_days)
-        first_day = backfill.first_window_day(widest)
+        first_day = backfill.first_input_day(widest)
         if not warmed:  # JIT and Delta log caches: the first query of a session pays for them
             floor(spark, config, first_day, params.end_date)
             compute_features(spark, config, run_range=daily)
