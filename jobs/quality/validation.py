@@ -86,7 +86,9 @@ def validate_table(
 ) -> Outcome:
     context = build_context(results_path)
     suite = build_suite(table, params, list(columns if columns is not None else df.columns))
-    run_id = RunIdentifier(run_name=batch_name, run_time=dt.datetime.now(dt.UTC))
+    # GE's Data Docs page title feeds the run name to dateutil; a bare "2026-01-01..2026-03-31" parses
+    # into an impossible UTC offset and breaks the page, so the name starts with a plain word.
+    run_id = RunIdentifier(run_name=f"batch_{batch_name}", run_time=dt.datetime.now(dt.UTC))
     result = run_suite(context, df, suite, batch_name=batch_name, run_id=run_id)
     docs_url, index_url = _build_docs(context, suite_name=suite.name, run_id=run_id)
     outcome = Outcome(
