@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -227,22 +228,24 @@ def quarantine_rejected(
             )
     if not tables_with_rejects:
         return {"path": config.tables.quarantine, "rows": 0}
-    rows = None
-    for name in tables_with_rejects:
-        part = select_quarantine_rows(
+    parts = [
+        select_quarantine_rows(
             raw_rules.filter_quarantined(rejected[name]),
             source_table=name,
             run_id=run_id,
             quarantined_at=quarantined_at,
         )
-        rows = part if rows is None else rows.unionByName(part)
-    append_quarantine(rows, path=config.tables.quarantine)
+        for name in tables_with_rejects
+    ]
+    append_quarantine(functools.reduce(DataFrame.unionByName, parts), path=config.tables.quarantine)
     return {"path": config.tables.quarantine, "rows": sum(counts[n]["quarantined"] for n in tables_with_rejects)}
 
 
 def delta_commit_summary(spark: SparkSession, path: str) -> dict[str, Any]:
     """The Delta version just committed and the rows it wrote, from the table's own history."""
     last = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics").first()
+    if last is None:
+        raise BadInputError(f"{path} has no Delta history")
     metrics = last["operationMetrics"] or {}
     return {"path": path, "delta_version": last["version"], "rows_written": int(metrics.get("numOutputRows", 0))}
 

@@ -18,6 +18,7 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.window import WindowSpec
 
 from jobs.features.run_range import DateRange
 
@@ -87,11 +88,11 @@ def with_snapshot_days(daily: DataFrame, *, key: str, window_days: int, run_rang
     )
 
 
-def last_days(key: str, days: int) -> Window:
+def last_days(key: str, days: int) -> WindowSpec:
     return Window.partitionBy(key).orderBy(DAY).rangeBetween(-(days - 1), Window.currentRow)
 
 
-def all_days_so_far(key: str) -> Window:
+def all_days_so_far(key: str) -> WindowSpec:
     return Window.partitionBy(key).orderBy(DAY).rangeBetween(Window.unboundedPreceding, Window.currentRow)
 
 
