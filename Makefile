@@ -56,6 +56,7 @@ dq: setup
 lint: setup
 	$(VENV)/bin/ruff check jobs tests expectations feature_defs benchmarks
 	$(VENV)/bin/ruff format --check jobs tests expectations feature_defs benchmarks
+	$(VENV)/bin/mypy jobs
 
 clean:
 	rm -rf data spark-warehouse metastore_db derby.log

@@ -1,9 +1,8 @@
 from datetime import timedelta
 
+from entities import merchant, user
 from feast import FeatureView, Field
 from feast.types import Float32, Int64
-
-from entities import merchant, user
 from sources import merchant_stats_source, user_transactions_source
 
 user_transaction_features = FeatureView(

@@ -1,5 +1,4 @@
 from feast import FeatureService
-
 from features import merchant_risk_features, user_transaction_features
 
 fraud_detection_service = FeatureService(

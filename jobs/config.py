@@ -115,9 +115,7 @@ _PATH_KEYS = {"spark.jars_dir", "feast.repo_path", "feast.registry", "quality.re
 _PATH_SECTIONS = {"tables"}
 
 
-def load_config(
-    *, env: str | None = None, config_file: str | None = None, overrides: Sequence[str] = ()
-) -> Config:
+def load_config(*, env: str | None = None, config_file: str | None = None, overrides: Sequence[str] = ()) -> Config:
     """Load `conf/<env>.yaml` (or an explicit file), apply `key=value` overrides, validate."""
     if (env is None) == (config_file is None):
         raise ConfigError("give exactly one of --env NAME or --config FILE")
