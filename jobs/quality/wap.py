@@ -104,21 +104,6 @@ def publish_audited(spark: SparkSession, audited: AuditedPublish, *, path: str, 
     log.info("table %s: batch passed its suite and was published from %s", audited.table, audited.staging_path)
 
 
-def audit_and_publish(
-    spark: SparkSession,
-    config: Config,
-    *,
-    table: str,
-    batch: DataFrame,
-    path: str,
-    run_range: DateRange,
-    run_id: str,
-) -> AuditedPublish:
-    audited = stage_and_audit(spark, config, table=table, batch=batch, path=path, run_range=run_range, run_id=run_id)
-    publish_audited(spark, audited, path=path, run_range=run_range)
-    return audited
-
-
 def remove_path(spark: SparkSession, path: str) -> None:
     """Delete a folder through Hadoop's FileSystem, so local paths and object stores behave alike."""
     jvm: Any = spark.sparkContext._jvm
