@@ -2,12 +2,16 @@
 
     .venv/bin/python benchmarks/bench_offline_store.py                 # sizes, Feast, floor, hot key
     .venv/bin/python benchmarks/bench_offline_store.py --memory 1g --sizes 20000000:2000000 --only ours
+    .venv/bin/python benchmarks/bench_offline_store.py --shape snapshots --ttl-days 30 --hot-key none \
+        --sizes 1000000:200000,4000000:1000000,20000000:2000000 --feast-sizes 3   # the feature tables' shape
 
 One Spark session (local[2], conf/local.yaml settings) per invocation. Inputs are generated with
 Spark (spark.range + hash-based columns) and written to Delta under benchmarks/out/ first; every
 timed run reads them from Delta and ends in the `noop` sink, so all rows are computed and none are
-collected. The view is `user_transaction_features` (TTL 7 days) over 60 days of feature rows at
-random instants; entity rows are at random instants of the same days.
+collected. The view is `user_transaction_features` (TTL 7 days, or `--ttl-days`) over 60 days of
+feature rows: at random instants (`--shape instants`, `--rows-per-key` per key) or, as the feature
+jobs write them, one row per key and day at midnight (`--shape snapshots`); entity rows are at
+random instants of the same days.
 
 - floor: read the same inputs, union entity and feature rows on the key, one repartition by key and a
   sort by (key, time): the least any exact PIT join without a join must do.
@@ -57,15 +61,26 @@ def _uniform(seed: int, modulus: int) -> F.Column:
 
 
 def generate(
-    spark: SparkSession, n_features: int, n_entities: int, *, hot: bool, rows_per_key: int = ROWS_PER_KEY
+    spark: SparkSession,
+    n_features: int,
+    n_entities: int,
+    *,
+    hot: bool,
+    rows_per_key: int = ROWS_PER_KEY,
+    shape: str = "instants",
 ) -> tuple[str, str]:
-    """Delta tables of feature rows and entity rows (written once per size and shape)."""
+    """Delta tables of feature rows and entity rows (written once per size and shape).
+
+    Shape `instants`: `rows_per_key` feature rows per key at random instants. Shape `snapshots`: what
+    the feature jobs write, one row per key and day at midnight (n_features / DAYS keys).
+    """
     tag = f"{'hot' if hot else 'uniform'}_{n_features}_{n_entities}"
     tag += f"_{rows_per_key}_per_key" if rows_per_key != ROWS_PER_KEY else ""
+    tag += "_snapshots" if shape == "snapshots" else ""
     features_path, entities_path = str(OUT / tag / "features"), str(OUT / tag / "entities")
     if (OUT / tag / "entities" / "_delta_log").exists():
         return features_path, entities_path
-    keys = max(n_features // rows_per_key, 1)
+    keys = max(n_features // (DAYS if shape == "snapshots" else rows_per_key), 1)
     seconds = DAYS * 86_400
 
     def user(seed: int) -> F.Column:
@@ -75,10 +90,17 @@ def generate(
     def instant(seed: int) -> F.Column:
         return F.timestamp_seconds(F.lit(int(START.timestamp())) + _uniform(seed, seconds))
 
+    def feature_key_and_instant() -> tuple[F.Column, F.Column]:
+        if shape == "instants":
+            return user(1), instant(3)
+        midnight = F.lit(int(START.timestamp())) + F.floor(F.col("id") / keys) * 86_400
+        return F.concat(F.lit("user_"), F.pmod(F.col("id"), F.lit(keys)).cast("string")), F.timestamp_seconds(midnight)
+
+    key, at = feature_key_and_instant()
     features = spark.range(n_features).select(
-        user(1).alias("user_id"),
-        instant(3).alias("event_timestamp"),
-        (instant(3) + F.expr("INTERVAL 1 HOUR")).alias("created_timestamp"),
+        key.alias("user_id"),
+        at.alias("event_timestamp"),
+        (at + F.expr("INTERVAL 1 HOUR")).alias("created_timestamp"),
         _uniform(4, 50).alias(FEATURES[0]),
         (_uniform(5, 100_000) / 100).cast("float").alias(FEATURES[1]),
         (_uniform(6, 100_000) / 10).cast("float").alias(FEATURES[2]),
@@ -105,7 +127,9 @@ def floor(spark: SparkSession, features_path: str, entities_path: str) -> DataFr
     return features.unionByName(entities).repartition("user_id").sortWithinPartitions("user_id", "event_timestamp")
 
 
-def ours(spark: SparkSession, features_path: str, entities_path: str, *, bucket_days: int) -> DataFrame:
+def ours(
+    spark: SparkSession, features_path: str, entities_path: str, *, bucket_days: int, ttl_days: int = TTL_DAYS
+) -> DataFrame:
     view = ViewJoin(
         name="user_transaction_features",
         source=spark.read.format("delta").load(features_path),
@@ -115,7 +139,7 @@ def ours(spark: SparkSession, features_path: str, entities_path: str, *, bucket_
         output_columns=FEATURES,
         timestamp_field="event_timestamp",
         created_timestamp_field="created_timestamp",
-        ttl_seconds=TTL_DAYS * 86_400,
+        ttl_seconds=ttl_days * 86_400,
     )
     entities = spark.read.format("delta").load(entities_path)
     return build_point_in_time_join(
@@ -123,7 +147,7 @@ def ours(spark: SparkSession, features_path: str, entities_path: str, *, bucket_
     )
 
 
-def feast_store(spark: SparkSession, features_path: str, workdir: str):
+def feast_store(spark: SparkSession, features_path: str, workdir: str, *, ttl_days: int = TTL_DAYS):
     from feast import Entity, FeatureStore, FeatureView, Field, ValueType
     from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import SparkSource
     from feast.repo_config import RepoConfig
@@ -134,7 +158,7 @@ def feast_store(spark: SparkSession, features_path: str, workdir: str):
     view = FeatureView(
         name="user_transaction_features",
         entities=[user],
-        ttl=dt.timedelta(days=TTL_DAYS),
+        ttl=dt.timedelta(days=ttl_days),
         schema=[
             Field(name=FEATURES[0], dtype=Int64),
             Field(name=FEATURES[1], dtype=Float32),
@@ -203,10 +227,15 @@ def main() -> None:
     parser.add_argument("--no-bucket-sizes", type=int, default=3, help="also run ours without buckets at the first N")
     parser.add_argument("--rows-per-key", type=int, default=ROWS_PER_KEY, help="feature rows per key (uniform runs)")
     parser.add_argument("--hot-key", choices=["both", "buckets", "none"], default="both")
+    parser.add_argument(
+        "--shape", choices=["instants", "snapshots"], default="instants", help="feature rows of the uniform runs"
+    )
+    parser.add_argument("--ttl-days", type=int, default=TTL_DAYS, help="the view's TTL (merchant view: 30)")
     args = parser.parse_args()
     spark = session(args.memory)
     spark.sparkContext.setLogLevel("ERROR")
     sizes = [tuple(int(x) for x in s.split(":")) for s in args.sizes.split(",")]
+    ttl = args.ttl_days
     results = []
 
     def record(**row):
@@ -219,22 +248,30 @@ def main() -> None:
     timed(spark, partial(floor, spark, *warm))
     for i, (n_features, n_entities) in enumerate(sizes):
         features_path, entities_path = generate(
-            spark, n_features, n_entities, hot=False, rows_per_key=args.rows_per_key
+            spark, n_features, n_entities, hot=False, rows_per_key=args.rows_per_key, shape=args.shape
         )
-        size = {"feature_rows": n_features, "entity_rows": n_entities, "rows_per_key": args.rows_per_key}
+        size = {
+            "feature_rows": n_features,
+            "entity_rows": n_entities,
+            "shape": args.shape,
+            "ttl_days": args.ttl_days,
+            **({"rows_per_key": args.rows_per_key} if args.shape == "instants" else {}),
+        }
         if args.only == "all":
             record(run="floor", **size, seconds=timed(spark, partial(floor, spark, features_path, entities_path)))
         record(
-            run="ours", **size, seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=30))
+            run="ours",
+            **size,
+            seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=30, ttl_days=ttl)),
         )
         if args.only == "all" and i < args.no_bucket_sizes:
             record(
                 run="ours_no_buckets",
                 **size,
-                seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=0)),
+                seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=0, ttl_days=ttl)),
             )
         if args.only == "all" and i < args.feast_sizes:
-            store = feast_store(spark, features_path, workdir)
+            store = feast_store(spark, features_path, workdir, ttl_days=ttl)
             seconds = timed(spark, partial(feast_frame, store, spark, entities_path), timeout=args.feast_timeout)
             spark.conf.set("spark.sql.parser.quotedRegexColumnNames", "false")
             record(run="feast_spark_store", **size, seconds=seconds)
