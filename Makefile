@@ -36,13 +36,15 @@ browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # CI data-quality check (issue #4): sample data -> feature job (write-audit-publish) -> every table's
-# suite; any failed expectation fails the target. Runs in its own folder so it never touches data/.
+# suite -> feast apply -> a training set (audited by its suite) -> its suite again; any failed
+# expectation fails the target. Runs in its own folder so it never touches data/.
 DQ_DIR := data/dq
 DQ_SET := --set tables.raw_transactions=$(DQ_DIR)/raw/transactions --set tables.raw_chargebacks=$(DQ_DIR)/raw/chargebacks \
 	--set tables.labels=$(DQ_DIR)/raw/labels --set tables.quarantine=$(DQ_DIR)/quarantine \
 	--set tables.user_features=$(DQ_DIR)/features/user_transaction_features \
 	--set tables.merchant_features=$(DQ_DIR)/features/merchant_risk_features \
-	--set tables.staging=$(DQ_DIR)/staging --set quality.results_path=$(DQ_DIR)/quality
+	--set tables.staging=$(DQ_DIR)/staging --set quality.results_path=$(DQ_DIR)/quality \
+	--set tables.training_sets=$(DQ_DIR)/training_sets --set feast.registry=$(DQ_DIR)/feast/registry.db
 DQ_DAYS := --start 2026-02-01 --end 2026-02-09
 dq: setup
 	rm -rf $(DQ_DIR)
@@ -51,6 +53,11 @@ dq: setup
 	$(PY) -m jobs features $(DQ_SET) $(DQ_DAYS)
 	$(PY) -m jobs validate $(DQ_SET) $(DQ_DAYS) \
 		--table raw_transactions,raw_chargebacks,user_transaction_features,merchant_risk_features
+	$(PY) -m jobs apply $(DQ_SET)
+	$(PY) -m jobs training-set $(DQ_SET) --entities $(DQ_DIR)/raw/labels --feature-service fraud_detection_v2 \
+		--output $(DQ_DIR)/training_sets/fraud_detection_v2
+	$(PY) -m jobs validate $(DQ_SET) --table training_sets --path $(DQ_DIR)/training_sets/fraud_detection_v2 \
+		--entities $(DQ_DIR)/raw/labels
 	@echo "data quality: every table passed; Data Docs: $(abspath $(DQ_DIR))/quality/data_docs/index.html"
 
 lint: setup

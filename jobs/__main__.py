@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("jobs.generate_job", "generate deterministic sample raw data (transactions, chargebacks, labels)"),
     "features": ("jobs.features_job", "compute the user and merchant feature tables for a date range or run date"),
     "validate": ("jobs.validate_job", "run a table's Great Expectations suite on chosen partitions"),
+    "apply": ("jobs.apply_job", "feast apply of feature_defs/ into the configured registry, on the configured tables"),
     "training-set": ("jobs.training_set_job", "build a point-in-time correct training set into Delta"),
     "materialize": ("jobs.materialize_job", "write the latest feature values of a window to the online store"),
     "monitor": ("jobs.monitor_job", "freshness, drift and training-serving skew checks of the feature tables"),

@@ -80,6 +80,7 @@ class QualityConfig:
     max_null_rate: float
     max_invalid_rate: float
     audit_feature_writes: bool
+    audit_training_sets: bool
 
 
 @dataclasses.dataclass(frozen=True)

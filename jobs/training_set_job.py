@@ -13,9 +13,14 @@ Feature views and services come from the Feast registry of `feast.repo_path` /
 `feast.registry` (run `feast apply` first), so the rows equal the Feast SDK's for the same request.
 
 The output commit's `userMetadata` records the request and the Delta version of every table read
-(entity rows too when they are Delta). `--as-of-versions EARLIER_OUTPUT` reads those versions back
-(Delta time travel) and, unless given again, the same entity rows and features: the rebuilt set
-equals the earlier one even after the feature tables were rewritten.
+(entity rows too when they are Delta). With `quality.audit_training_sets` (on in every conf/ file) the
+set is first staged and checked with the training-set suite (one row per entity row, keys, labels,
+the FEATURES.md ranges of the requested features): a failing set exits 1, the output is left as it
+was, and the staged set stays under `tables.staging` for inspection.
+
+`--as-of-versions EARLIER_OUTPUT` reads the recorded versions back (Delta time travel) and, unless
+given again, the same entity rows and features: the rebuilt set equals the earlier one even after
+the feature tables were rewritten.
 
 Bad input (unknown service, view or feature, empty feature list, missing entity or timestamp
 column, timestamp of the wrong type) fails with exit code 2 before Spark runs any job.
@@ -24,8 +29,10 @@ column, timestamp of the wrong type) fails with exit code 2 before Spark runs an
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +57,7 @@ from jobs.offline_store.requests import (
     source_id,
     validate_entity_schema,
 )
+from jobs.quality.wap import remove_path, stage_and_audit_training_set
 
 METADATA_KEY = "fraud_training_set"
 ENTITY_FORMATS = ("delta", "parquet", "csv")
@@ -126,6 +134,19 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
     training_set = build_point_in_time_join(
         entity_rows, joins, timestamp_column=timestamp_column, bucket_seconds=args.time_bucket_days * 86_400 or None
     )
+    run_id = f"training-set-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    audited = None
+    if config.quality.audit_training_sets:
+        audited = stage_and_audit_training_set(
+            spark,
+            config,
+            batch=training_set,
+            name=name,
+            output=output,
+            expected_rows=entity_rows.count(),
+            run_id=run_id,
+        )
+        training_set = spark.read.format("delta").load(audited.staging_path)
     metadata = {
         METADATA_KEY: {
             "entities": {"path": entities_path, "format": entities_format, "version": entity_version},
@@ -145,6 +166,8 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
         .save(output)
     )
     written = latest_commit(DeltaTable.forPath(spark, output))
+    if audited is not None:
+        remove_path(spark, audited.staging_path)
     return {
         "output": output,
         "output_version": written["version"],
@@ -152,6 +175,7 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
         "feature_refs": refs,
         "table_versions": versions,
         "entity_version": entity_version,
+        **(audited.details() if audited is not None else {}),
     }
 
 

@@ -1,13 +1,16 @@
 """`python -m jobs training-set`: bad input fails with exit 2 before any Spark job; a training set
-rebuilt with `--as-of-versions` equals the original after the feature tables were rewritten."""
+rebuilt with `--as-of-versions` equals the original after the feature tables were rewritten; a set
+failing its suite is not published (exit 1, output unchanged, the set kept in staging)."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 from chispa import assert_df_equality
+from delta.tables import DeltaTable
 from offline_store_helpers import GUIDE_EXPECTED, USER_ROWS, feast_repo, write_feature_tables
 from pyspark.sql import functions as F
 
@@ -30,6 +33,10 @@ def job_args(base, *args):
         f"feast.registry={base / 'feast' / 'registry.db'}",
         "--set",
         f"tables.training_sets={base / 'training_sets'}",
+        "--set",
+        f"tables.staging={base / 'staging'}",
+        "--set",
+        f"quality.results_path={base / 'quality'}",
     ]
 
 
@@ -105,3 +112,26 @@ def test_rebuild_from_recorded_versions_equals_the_original(spark, base, labels,
     # and the tables really changed: a build at the current versions differs
     counts = spark.read.format("delta").load(fresh).agg(F.sum("transaction_count_7d")).first()[0]
     assert counts == original.agg(F.sum("transaction_count_7d")).first()[0] + 300
+
+
+def test_a_training_set_failing_its_suite_is_not_published(spark, base, labels, capsys):
+    output = str(base / "training_sets" / "audited")
+    request = ["--entities", labels, "--feature-service", "fraud_detection_v2", "--output", output]
+    assert main(job_args(base, *request)) == 0
+    published = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert published["audit"]["success"] is True
+    assert not Path(published["staging_path"]).exists()  # removed once published
+
+    negative_counts = [(*r[:3], -r[3], *r[4:]) for r in USER_ROWS]
+    write_feature_tables(spark, base / "features", user_rows=negative_counts)
+    try:
+        code = main(job_args(base, *request))
+    finally:
+        write_feature_tables(spark, base / "features")
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    assert (code, result["status"]) == (1, "failed")
+    assert "expect_column_values_to_be_between(transaction_count_7d)" in result["error"]
+    assert DeltaTable.forPath(spark, output).history(1).first()["version"] == published["output_version"]
+    rejected = spark.read.format("delta").load(result["staging_path"])
+    assert rejected.filter(F.col("transaction_count_7d") < 0).count() == 3  # the entity rows with a count

@@ -1,4 +1,4 @@
-"""Write-audit-publish for the feature tables: stage the batch, validate it, publish or keep it for inspection.
+"""Write-audit-publish for the feature tables and training sets: stage, validate, publish or keep for inspection.
 
 1. Write: the computed batch goes to `<tables.staging>/<table>/<run_id>` as Delta (the one time it is
    computed; the audit and the publish both read the staged files).
@@ -8,6 +8,10 @@
 3. Publish: `replace_partitions` from the staged batch, one atomic Delta commit, and the staging
    copy is removed. On a failure nothing is committed (the table stays at its Delta version), the
    staged batch stays where the error message says, and `DataQualityError` (exit 1) carries the summary.
+
+A training set goes the same way (`stage_and_audit_training_set`): staged whole under
+`<tables.staging>/training_sets/<name>/<run_id>`, checked with the training-set suite (one row per
+entity row, keys, labels, the requested features' ranges), and only then written to its output.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from jobs.quality.validation import Outcome, suite_params, validate_table
 from jobs.schemas import SNAPSHOT_DATE
 
 log = logging.getLogger(__name__)
+
+TRAINING_SETS = "training_sets"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,13 +94,43 @@ def stage_and_audit(
     )
     print(outcome.summary(), flush=True)
     if not outcome.success:
-        error = DataQualityError(
-            f"{outcome.failure_message()}; not published ({path} is unchanged);"
-            f" the rejected batch is kept at {staged_at}"
-        )
-        error.details = {"audit": outcome.details(), "staging_path": staged_at}  # type: ignore[attr-defined]
-        raise error
+        raise rejected(outcome, path=path, staged_at=staged_at)
     return AuditedPublish(table, staged_at, outcome)
+
+
+def stage_and_audit_training_set(
+    spark: SparkSession,
+    config: Config,
+    *,
+    batch: DataFrame,
+    name: str,
+    output: str,
+    expected_rows: int,
+    run_id: str,
+) -> AuditedPublish:
+    """Stage a training set and run the training-set suite on it; raises DataQualityError when it fails."""
+    staged_at = staging_path(config, table=f"training_sets/{name}", run_id=run_id)
+    batch.write.format("delta").mode("overwrite").save(staged_at)
+    staged = spark.read.format("delta").load(staged_at)
+    outcome = validate_table(
+        staged,
+        table=TRAINING_SETS,
+        params=suite_params(config.quality, run_date=None, expected_row_count=expected_rows),
+        results_path=config.quality.results_path,
+        batch_name=f"{run_id}:{name}",
+    )
+    print(outcome.summary(), flush=True)
+    if not outcome.success:
+        raise rejected(outcome, path=output, staged_at=staged_at)
+    return AuditedPublish(TRAINING_SETS, staged_at, outcome)
+
+
+def rejected(outcome: Outcome, *, path: str, staged_at: str) -> DataQualityError:
+    error = DataQualityError(
+        f"{outcome.failure_message()}; not published ({path} is unchanged); the rejected batch is kept at {staged_at}"
+    )
+    error.details = {"audit": outcome.details(), "staging_path": staged_at}  # type: ignore[attr-defined]
+    return error
 
 
 def publish_audited(spark: SparkSession, audited: AuditedPublish, *, path: str, run_range: DateRange) -> None:

@@ -1,0 +1,81 @@
+"""`python -m jobs apply`: `feast apply` of feature_defs/ into the configured registry.
+
+    python -m jobs apply                       # conf/local.yaml: ./data/features, ./data/feast/registry.db
+    python -m jobs apply --set feast.registry=data/dq/feast/registry.db \
+        --set tables.user_features=data/dq/features/user_transaction_features \
+        --set tables.merchant_features=data/dq/features/merchant_risk_features
+
+The same as running `feast apply` in `feast.repo_path`, with the views' sources pointed at the
+configured feature tables (`FRAUD_FEATURE_TABLES` is set to their folder, so the two tables must
+share one) and the online store at `online_store.endpoint` (with `embedded`, a dynalite started for
+the command's duration; `materialize` creates its tables again when it starts its own). Needs no
+Spark session; a registry is replaced atomically, so a failed apply leaves the previous one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import posixpath
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from jobs.cli import command_parser, run_command
+from jobs.config import Config
+from jobs.errors import BadInputError
+
+TABLES_FOLDER_VARIABLE = "FRAUD_FEATURE_TABLES"  # read by feature_defs/sources.py
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return command_parser("apply", "feast apply of the feature repo into the configured registry.")
+
+
+def main(argv: Sequence[str] | None = None, *, command: str = "apply") -> int:
+    return run_command(command, build_parser(), argv, run, needs_spark=False, validate_args=validate_args)
+
+
+def validate_args(args: argparse.Namespace, config: Config) -> None:
+    feature_tables_folder(config)
+
+
+def feature_tables_folder(config: Config) -> str:
+    """The folder both feature tables live in, under the names feature_defs/sources.py expects."""
+    expected = {
+        "tables.user_features": (config.tables.user_features, "user_transaction_features"),
+        "tables.merchant_features": (config.tables.merchant_features, "merchant_risk_features"),
+    }
+    folders = set()
+    for key, (path, name) in expected.items():
+        folder, base = posixpath.split(path.rstrip("/"))
+        if base != name:
+            raise BadInputError(f"{key} must end in /{name} for the Feast sources, got {path}")
+        folders.add(folder)
+    if len(folders) != 1:
+        raise BadInputError(f"tables.user_features and tables.merchant_features must share a folder, got {folders}")
+    return folders.pop()
+
+
+def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
+    from jobs.materialize_job import online_endpoint
+    from jobs.online_store.registry import apply_repo
+
+    folder = feature_tables_folder(config)
+    absolute = folder if "://" in folder else os.path.abspath(folder)
+    with online_endpoint(config) as url, environment(TABLES_FOLDER_VARIABLE, absolute):
+        apply_repo(config, url)
+    return {"registry": config.feast.registry, "project": config.feast.project, "feature_tables": absolute}
+
+
+@contextlib.contextmanager
+def environment(name: str, value: str) -> Iterator[None]:
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
