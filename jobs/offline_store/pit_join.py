@@ -31,8 +31,8 @@ With `bucket_seconds` set, the partition key is `(keys, floor(ts / bucket))`, so
 millions of rows is spread over as many tasks as it has buckets. An entity row that finds no
 feature row before it in its own bucket needs the latest row of an earlier bucket (any earlier
 one: TTLs can be long or unbounded). The same sorted window pass therefore also marks the last row
-of every `(keys, bucket)` group with that bucket's last row of each view (a full-frame `last` and a
-`lead`, same partitioning and order, so no extra sort). A second, small pass takes only entity
+of every `(keys, bucket)` group (a `lead`, same partitioning and order, so no extra sort); the
+running `last` there is that bucket's last row of each view. A second, small pass takes only entity
 rows and those bucket-last rows, partitions them by key and, with a RANGE frame ending at
 `bucket - 1`, fills each entity row that found nothing in its bucket from the latest earlier
 bucket. The result is identical to the unbucketed join for any TTL; the inputs are read once.
@@ -173,7 +173,7 @@ def with_group_features(
         _TS,
         _KIND,
         *[F.last(c, ignorenulls=True).over(latest).alias(c) for c in view_columns],
-        *(_bucket_summaries(key_names, view_columns) if bucket_seconds else []),
+        *([_is_last_of_bucket(key_names, view_columns)] if bucket_seconds else []),
     )
     if bucket_seconds:
         carried = carried.transform(with_earlier_buckets, key_names=key_names, view_columns=view_columns)
@@ -204,7 +204,7 @@ def with_earlier_buckets(carried: DataFrame, *, key_names: list[str], view_colum
         _TS,
         _KIND,
         *view_columns,
-        *[F.when(has_summary, F.col(_summary(c))).alias(_summary(c)) for c in view_columns],
+        *[F.when(has_summary, F.col(c)).alias(_summary(c)) for c in view_columns],
     )
     # null-key entity rows keep their spread (negative) buckets apart; keyed rows are grouped by key
     key_group = F.least(F.col(_BUCKET), F.lit(0))
@@ -222,17 +222,12 @@ def with_earlier_buckets(carried: DataFrame, *, key_names: list[str], view_colum
     )
 
 
-def _bucket_summaries(key_names: list[str], view_columns: list[str]) -> list[Column]:
-    """Each view's last row of the whole (keys, bucket) group, and whether this row is its last.
-
-    Same partitioning and ordering as the running `last`, so Spark computes both in one sorted pass.
-    """
+def _is_last_of_bucket(key_names: list[str], view_columns: list[str]) -> Column:
+    """Whether this row is the last of its (keys, bucket) group, whose running `last` of each view is
+    then the bucket's last row of that view. Same partitioning and ordering as the running `last`, so
+    Spark computes both in one sorted pass."""
     ordered = Window.partitionBy(*key_names, _BUCKET).orderBy(*_order(view_columns))
-    whole = ordered.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
-    return [
-        *[F.last(c, ignorenulls=True).over(whole).alias(_summary(c)) for c in view_columns],
-        F.lead(F.lit(1)).over(ordered).isNull().alias(_IS_LAST),
-    ]
+    return F.lead(F.lit(1)).over(ordered).isNull().alias(_IS_LAST)
 
 
 def _summary(view_column: str) -> str:
