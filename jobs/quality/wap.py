@@ -25,7 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from jobs.config import Config
 from jobs.errors import DataQualityError
-from jobs.features.publish import replace_partitions
+from jobs.features.publish import OPTIMIZE_WRITE, replace_partitions
 from jobs.features.run_range import DateRange
 from jobs.quality.tables import previous_partition_count
 from jobs.quality.validation import Outcome, suite_params, validate_table
@@ -51,7 +51,7 @@ def staging_path(config: Config, *, table: str, run_id: str) -> str:
 
 
 def stage_batch(batch: DataFrame, *, path: str) -> None:
-    batch.write.format("delta").mode("overwrite").partitionBy(SNAPSHOT_DATE).save(path)
+    batch.write.format("delta").mode("overwrite").option(OPTIMIZE_WRITE, "true").partitionBy(SNAPSHOT_DATE).save(path)
 
 
 def previous_row_count(
