@@ -31,7 +31,7 @@ from jobs.features import raw_rules
 from jobs.features.inputs import read_landed_between
 from jobs.features.merchant_features import build_merchant_risk_features
 from jobs.features.publish import replace_partitions
-from jobs.features.quarantine import append_quarantine, select_quarantine_rows
+from jobs.features.quarantine import replace_quarantine, select_quarantine_rows
 from jobs.features.run_range import DateRange
 from jobs.features.user_features import build_user_transaction_features
 from jobs.quality.wap import publish_audited, stage_and_audit
@@ -138,6 +138,7 @@ def compute_features(
             quarantined_at=computed_at,
             rejected={"transactions": checked_transactions, "chargebacks": checked_chargebacks},
             counts=input_counts,
+            landing_days=(first_day, last_day),
         )
         first_chargebacks = raw_rules.first_chargeback_per_transaction(raw_rules.filter_used(checked_chargebacks))
         batches = {
@@ -214,7 +215,10 @@ def quarantine_rejected(
     quarantined_at: dt.datetime,
     rejected: dict[str, DataFrame],
     counts: dict[str, dict[str, Any]],
+    landing_days: tuple[dt.date, dt.date],
 ) -> dict[str, Any]:
+    """Log every broken rule and replace the quarantine rows of the landing days read (even with no
+    rejects, so a verdict an earlier run filed for those days is not left behind)."""
     tables_with_rejects = [name for name, c in counts.items() if c["quarantined"]]
     for name in tables_with_rejects:
         for rule, n in counts[name]["by_rule"].items():
@@ -226,8 +230,6 @@ def quarantine_rejected(
                 raw_rules.RULE_COLUMNS[rule],
                 run_id,
             )
-    if not tables_with_rejects:
-        return {"path": config.tables.quarantine, "rows": 0}
     parts = [
         select_quarantine_rows(
             raw_rules.filter_quarantined(rejected[name]),
@@ -235,9 +237,15 @@ def quarantine_rejected(
             run_id=run_id,
             quarantined_at=quarantined_at,
         )
-        for name in tables_with_rejects
+        for name in rejected
     ]
-    append_quarantine(functools.reduce(DataFrame.unionByName, parts), path=config.tables.quarantine)
+    first_day, last_day = landing_days
+    replace_quarantine(
+        functools.reduce(DataFrame.unionByName, parts),
+        path=config.tables.quarantine,
+        first_day=first_day,
+        last_day=last_day,
+    )
     return {"path": config.tables.quarantine, "rows": sum(counts[n]["quarantined"] for n in tables_with_rejects)}
 
 

@@ -116,15 +116,19 @@ def test_backfill_matches_the_oracle_and_reconciles_counts(spark, dataset, capsy
     assert record["transaction_id"] == "b4" and record["amount"] == -2.0
 
 
-def test_rerun_changes_nothing_but_created_timestamp(spark, dataset):
+def test_rerun_changes_nothing_but_created_timestamp_and_files_bad_rows_once(spark, dataset):
     config = dataset["config"]
     run_range = DateRange("2026-03-01", "2026-03-20")
     compute_features(spark, config, run_range=run_range)
     first_users = comparable(feature_table(spark, config.tables.user_features), "user_id")
     first_merchants = comparable(feature_table(spark, config.tables.merchant_features), "merchant_id")
     version = DeltaTable.forPath(spark, config.tables.user_features).history(1).first().version
-    compute_features(spark, config, run_range=run_range)
+    second = compute_features(spark, config, run_range=run_range)
     assert DeltaTable.forPath(spark, config.tables.user_features).history(1).first().version == version + 1
+    # the rerun replaced the quarantine rows of the landing days it read: each bad row is filed once
+    quarantine = feature_table(spark, config.tables.quarantine)
+    assert quarantine.count() == second["quarantine"]["rows"] > 0
+    assert [r.run_id for r in quarantine.select("run_id").distinct().collect()] == [second["run_id"]]
     pd.testing.assert_frame_equal(comparable(feature_table(spark, config.tables.user_features), "user_id"), first_users)
     pd.testing.assert_frame_equal(
         comparable(feature_table(spark, config.tables.merchant_features), "merchant_id"), first_merchants

@@ -26,5 +26,18 @@ def select_quarantine_rows(
     ).select([F.col(f.name).cast(f.dataType) for f in QUARANTINE.fields])
 
 
-def append_quarantine(rows: DataFrame, *, path: str) -> None:
-    rows.write.format("delta").mode("append").partitionBy("source_table").save(path)
+def replace_quarantine(rows: DataFrame, *, path: str, first_day: dt.date, last_day: dt.date) -> None:
+    """Replace the quarantined rows of the landing days the run read with this run's verdict.
+
+    Runs overlap (a daily run rereads 30 landing days), so appending would file the same bad row
+    once per run; replacing keeps one entry per rejected row, from the latest run that read its
+    day. One atomic commit; earlier verdicts stay readable by Delta time travel.
+    """
+    landed_then = f"{INGEST_DATE} >= '{first_day.isoformat()}' AND {INGEST_DATE} <= '{last_day.isoformat()}'"
+    (
+        rows.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", landed_then)
+        .partitionBy("source_table")
+        .save(path)
+    )
