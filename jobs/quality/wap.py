@@ -23,6 +23,7 @@ from typing import Any
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
+from expectations.common import SuiteParams
 from jobs.config import Config
 from jobs.errors import DataQualityError
 from jobs.features.publish import OPTIMIZE_WRITE, replace_partitions
@@ -85,17 +86,10 @@ def stage_and_audit(
         run_date=run_range.end,
         previous_row_count=previous_row_count(spark, staged=staged, published_path=path, run_range=run_range),
     )
-    outcome = validate_table(
-        staged,
-        table=table,
-        params=params,
-        results_path=config.quality.results_path,
-        batch_name=f"{run_id}:{run_range.start.isoformat()}..{run_range.end.isoformat()}",
+    batch_name = f"{run_id}:{run_range.start.isoformat()}..{run_range.end.isoformat()}"
+    return audit_staged(
+        spark, config, staged_at=staged_at, table=table, params=params, batch_name=batch_name, path=path
     )
-    print(outcome.summary(), flush=True)
-    if not outcome.success:
-        raise rejected(outcome, path=path, staged_at=staged_at)
-    return AuditedPublish(table, staged_at, outcome)
 
 
 def stage_and_audit_training_set(
@@ -111,18 +105,41 @@ def stage_and_audit_training_set(
     """Stage a training set and run the training-set suite on it; raises DataQualityError when it fails."""
     staged_at = staging_path(config, table=f"training_sets/{name}", run_id=run_id)
     batch.write.format("delta").mode("overwrite").save(staged_at)
-    staged = spark.read.format("delta").load(staged_at)
-    outcome = validate_table(
-        staged,
+    params = suite_params(config.quality, run_date=None, expected_row_count=expected_rows)
+    return audit_staged(
+        spark,
+        config,
+        staged_at=staged_at,
         table=TRAINING_SETS,
-        params=suite_params(config.quality, run_date=None, expected_row_count=expected_rows),
-        results_path=config.quality.results_path,
+        params=params,
         batch_name=f"{run_id}:{name}",
+        path=output,
+    )
+
+
+def audit_staged(
+    spark: SparkSession,
+    config: Config,
+    *,
+    staged_at: str,
+    table: str,
+    params: SuiteParams,
+    batch_name: str,
+    path: str,
+) -> AuditedPublish:
+    """Run the table's suite on the batch staged at `staged_at` and print the summary; raises
+    DataQualityError (the batch stays staged, `path` untouched) when it fails."""
+    outcome = validate_table(
+        spark.read.format("delta").load(staged_at),
+        table=table,
+        params=params,
+        results_path=config.quality.results_path,
+        batch_name=batch_name,
     )
     print(outcome.summary(), flush=True)
     if not outcome.success:
-        raise rejected(outcome, path=output, staged_at=staged_at)
-    return AuditedPublish(TRAINING_SETS, staged_at, outcome)
+        raise rejected(outcome, path=path, staged_at=staged_at)
+    return AuditedPublish(table, staged_at, outcome)
 
 
 def rejected(outcome: Outcome, *, path: str, staged_at: str) -> DataQualityError:
