@@ -15,17 +15,12 @@ Spark session; a registry is replaced atomically, so a failed apply leaves the p
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import posixpath
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from jobs.cli import command_parser, run_command
 from jobs.config import Config
-from jobs.errors import BadInputError
-
-TABLES_FOLDER_VARIABLE = "FRAUD_FEATURE_TABLES"  # read by feature_defs/sources.py
+from jobs.online_store.registry import feature_tables_folder
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,42 +35,14 @@ def validate_args(args: argparse.Namespace, config: Config) -> None:
     feature_tables_folder(config)
 
 
-def feature_tables_folder(config: Config) -> str:
-    """The folder both feature tables live in, under the names feature_defs/sources.py expects."""
-    expected = {
-        "tables.user_features": (config.tables.user_features, "user_transaction_features"),
-        "tables.merchant_features": (config.tables.merchant_features, "merchant_risk_features"),
-    }
-    folders = set()
-    for key, (path, name) in expected.items():
-        folder, base = posixpath.split(path.rstrip("/"))
-        if base != name:
-            raise BadInputError(f"{key} must end in /{name} for the Feast sources, got {path}")
-        folders.add(folder)
-    if len(folders) != 1:
-        raise BadInputError(f"tables.user_features and tables.merchant_features must share a folder, got {folders}")
-    return folders.pop()
-
-
 def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
     from jobs.materialize_job import online_endpoint
     from jobs.online_store.registry import apply_repo
 
-    folder = feature_tables_folder(config)
-    absolute = folder if "://" in folder else os.path.abspath(folder)
-    with online_endpoint(config) as url, environment(TABLES_FOLDER_VARIABLE, absolute):
+    with online_endpoint(config) as url:
         apply_repo(config, url)
-    return {"registry": config.feast.registry, "project": config.feast.project, "feature_tables": absolute}
-
-
-@contextlib.contextmanager
-def environment(name: str, value: str) -> Iterator[None]:
-    previous = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous
+    return {
+        "registry": config.feast.registry,
+        "project": config.feast.project,
+        "feature_tables": feature_tables_folder(config),
+    }

@@ -104,22 +104,9 @@ def compute_features(
         last_day,
     )
 
-    transactions = read_landed_between(
-        spark,
-        table="transactions",
-        path=config.tables.raw_transactions,
-        schema=RAW_TRANSACTIONS,
-        first_day=first_day,
-        last_day=last_day,
-    )
-    chargebacks = read_landed_between(
-        spark,
-        table="chargebacks",
-        path=config.tables.raw_chargebacks,
-        schema=RAW_CHARGEBACKS,
-        first_day=first_day,
-        last_day=last_day,
-    )
+    read_landed = functools.partial(read_landed_between, spark, first_day=first_day, last_day=last_day)
+    transactions = read_landed(table="transactions", path=config.tables.raw_transactions, schema=RAW_TRANSACTIONS)
+    chargebacks = read_landed(table="chargebacks", path=config.tables.raw_chargebacks, schema=RAW_CHARGEBACKS)
     checked_transactions = transactions.transform(
         raw_rules.with_transaction_rule, reference_instant=run_range.reference_instant
     ).persist(StorageLevel.MEMORY_AND_DISK)

@@ -25,7 +25,7 @@ from pyspark.sql import SparkSession
 from jobs import cli
 from jobs.config import Config
 from jobs.errors import BadInputError, DataQualityError
-from jobs.quality.tables import filter_partitions, previous_partition_count, read_delta, table_spec
+from jobs.quality.tables import TableSpec, filter_partitions, previous_partition_count, read_delta, table_spec
 from jobs.quality.validation import Outcome, suite_params, validate_table
 
 COMMAND = "validate"
@@ -82,7 +82,7 @@ def validate_args(args: argparse.Namespace, config: Config) -> None:
 def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[str, Any]:
     expected = args.expected_rows
     if args.entities:
-        expected = read_delta(spark, table_spec(config, "training_sets", path=args.entities)).count()
+        expected = read_delta(spark, TableSpec("entity rows (--entities)", args.entities, None)).count()
     results = [
         validate_one(spark, config, name, days=day_range(args), path=args.path, expected_rows=expected)
         for name in table_names(args)

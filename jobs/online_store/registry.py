@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import posixpath
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from jobs.config import Config
 from jobs.errors import BadInputError, ConfigError
 
 FEATURE_STORE_YAML = "feature_store.yaml"
+TABLES_FOLDER_VARIABLE = "FRAUD_FEATURE_TABLES"  # read by feature_defs/sources.py
 log = logging.getLogger("jobs.online_store")
 
 
@@ -109,8 +111,26 @@ def record_materializations(store: Any, intervals: Sequence[tuple[str, dt.dateti
     return added
 
 
+def feature_tables_folder(config: Config) -> str:
+    """The folder both feature tables live in, under the names feature_defs/sources.py expects."""
+    expected = {
+        "tables.user_features": (config.tables.user_features, "user_transaction_features"),
+        "tables.merchant_features": (config.tables.merchant_features, "merchant_risk_features"),
+    }
+    folders = set()
+    for key, (path, name) in expected.items():
+        folder, base = posixpath.split(path.rstrip("/"))
+        if base != name:
+            raise BadInputError(f"{key} must end in /{name} for the Feast sources, got {path}")
+        folders.add(folder)
+    if len(folders) != 1:
+        raise BadInputError(f"tables.user_features and tables.merchant_features must share a folder, got {folders}")
+    return folders.pop()
+
+
 def apply_repo(config: Config, endpoint_url: str | None) -> None:
-    """`feast apply` of feature_defs into the configured registry (creates the DynamoDB tables too)."""
+    """`feast apply` of feature_defs into the configured registry (creates the DynamoDB tables too),
+    with the views' sources on the configured feature tables (`FRAUD_FEATURE_TABLES`)."""
     from feast.repo_operations import apply_total
 
     from jobs.online_store.embedded import EMBEDDED_CREDENTIALS
@@ -121,7 +141,11 @@ def apply_repo(config: Config, endpoint_url: str | None) -> None:
     # forget them before and after, so another repo applied in this process is read afresh.
     repo_modules = [p.stem for p in repo_path.glob("*.py")]
     cwd = os.getcwd()
-    saved = {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    tables_folder = feature_tables_folder(config)
+    saved = {
+        name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", TABLES_FOLDER_VARIABLE)
+    }
+    os.environ[TABLES_FOLDER_VARIABLE] = tables_folder if "://" in tables_folder else os.path.abspath(tables_folder)
     if is_loopback(endpoint_url):
         # Feast's own boto3 client signs with the default chain; the loopback server checks nothing.
         os.environ["AWS_ACCESS_KEY_ID"] = EMBEDDED_CREDENTIALS["aws_access_key_id"]

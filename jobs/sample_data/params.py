@@ -7,6 +7,8 @@ import dataclasses
 import datetime as dt
 import math
 
+from jobs.features.raw_rules import CHARGEBACK_RULES, TRANSACTION_RULES
+
 SECONDS_PER_DAY = 86_400
 
 # Shape of the data. Activity per user and per merchant follows `floor(n * u**skew)`: with skew 3 the
@@ -44,19 +46,9 @@ LABEL_SAMPLE_RATE = 0.05
 
 ROWS_PER_PARTITION = 1_000_000
 
-TRANSACTION_BAD_KINDS = (
-    "transaction_id_not_null",
-    "user_id_not_null",
-    "merchant_id_not_null",
-    "amount_positive_finite",
-    "event_timestamp_not_future",
-    "created_timestamp_not_before_event",
-    "duplicate_transaction_id",
-)
-CHARGEBACK_BAD_KINDS = (
-    "transaction_id_refers_to_transaction",
-    "chargeback_not_before_transaction",
-)
+# One kind of bad row per raw-row rule, in the rules' order: the generator breaks each rule.
+TRANSACTION_BAD_KINDS = TRANSACTION_RULES
+CHARGEBACK_BAD_KINDS = CHARGEBACK_RULES
 
 
 @dataclasses.dataclass(frozen=True)
