@@ -65,7 +65,12 @@ REGISTRY_STORE = "jobs.offline_store.registry_store.AtomicFileRegistryStore"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = command_parser("training-set", "Build a point-in-time correct training set into Delta.")
+    parser = command_parser(
+        "training-set",
+        "Build a point-in-time correct training set into Delta. With quality.audit_training_sets (on in"
+        " conf/) it is staged and checked with the training-set suite first, and published only if it"
+        " passes (exit 1 otherwise, the staged set kept under tables.staging).",
+    )
     parser.add_argument("--entities", metavar="PATH", help="entity rows (labels): a Delta, Parquet or CSV path")
     parser.add_argument("--entities-format", choices=ENTITY_FORMATS, help="format of --entities (default: detected)")
     parser.add_argument("--timestamp-column", help=f"entity rows' instant column (default {DEFAULT_TIMESTAMP_COLUMN})")
