@@ -15,7 +15,9 @@ random instants of the same days.
 
 - floor: read the same inputs, union entity and feature rows on the key, one repartition by key and a
   sort by (key, time): the least any exact PIT join without a join must do.
-- ours: jobs.offline_store.pit_join (with the job's default 30-day buckets, and without).
+- ours: jobs.offline_store.pit_join with the job's defaults (30-day buckets for keys holding at
+  least 1M rows, found by a sample); with --no-bucket-sizes also without buckets and with every key
+  bucketed (the design before hot keys were sampled).
 - feast: FeatureStore.get_historical_features on a repo whose offline store is Feast's `spark`,
   same tables, `.to_spark_df()` into the same sink; cancelled after --feast-timeout seconds.
 - hot key: one key holds 10% of the feature rows and 10% of the entity rows.
@@ -39,7 +41,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.config import load_config
-from jobs.offline_store.pit_join import ViewJoin, build_point_in_time_join
+from jobs.offline_store.pit_join import DEFAULT_HOT_KEY_ROWS, ViewJoin, build_point_in_time_join
 from jobs.session import build_session
 
 OUT = Path(__file__).resolve().parent / "out" / "offline_store"
@@ -128,7 +130,13 @@ def floor(spark: SparkSession, features_path: str, entities_path: str) -> DataFr
 
 
 def ours(
-    spark: SparkSession, features_path: str, entities_path: str, *, bucket_days: int, ttl_days: int = TTL_DAYS
+    spark: SparkSession,
+    features_path: str,
+    entities_path: str,
+    *,
+    bucket_days: int,
+    ttl_days: int = TTL_DAYS,
+    hot_key_rows: int = DEFAULT_HOT_KEY_ROWS,
 ) -> DataFrame:
     view = ViewJoin(
         name="user_transaction_features",
@@ -143,7 +151,11 @@ def ours(
     )
     entities = spark.read.format("delta").load(entities_path)
     return build_point_in_time_join(
-        entities, [view], timestamp_column="event_timestamp", bucket_seconds=bucket_days * 86_400 or None
+        entities,
+        [view],
+        timestamp_column="event_timestamp",
+        bucket_seconds=bucket_days * 86_400 or None,
+        hot_key_rows=hot_key_rows,
     )
 
 
@@ -224,7 +236,12 @@ def main() -> None:
     parser.add_argument("--feast-timeout", type=float, default=600)
     parser.add_argument("--memory", default="4g", help="driver and executor memory")
     parser.add_argument("--only", choices=["all", "ours"], default="all")
-    parser.add_argument("--no-bucket-sizes", type=int, default=3, help="also run ours without buckets at the first N")
+    parser.add_argument(
+        "--no-bucket-sizes",
+        type=int,
+        default=3,
+        help="also run ours without buckets, and with every key bucketed, at the first N",
+    )
     parser.add_argument("--rows-per-key", type=int, default=ROWS_PER_KEY, help="feature rows per key (uniform runs)")
     parser.add_argument("--hot-key", choices=["both", "buckets", "none"], default="both")
     parser.add_argument(
@@ -267,6 +284,10 @@ def main() -> None:
             if args.only == "all" and i < args.no_bucket_sizes:
                 seconds = timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=0, ttl_days=ttl))
                 record(run="ours_no_buckets", **size, repeat=repeat, seconds=seconds)
+                every_key = partial(
+                    ours, spark, features_path, entities_path, bucket_days=30, ttl_days=ttl, hot_key_rows=0
+                )
+                record(run="ours_every_key_bucketed", **size, repeat=repeat, seconds=timed(spark, every_key))
         if args.only == "all" and i < args.feast_sizes:
             store = feast_store(spark, features_path, workdir, ttl_days=ttl)
             seconds = timed(spark, partial(feast_frame, store, spark, entities_path), timeout=args.feast_timeout)
@@ -296,7 +317,7 @@ def main() -> None:
     for n_features, n_entities in sizes:
         line = [f"{n_features:>10,} x {n_entities:>9,}:"]
         base = by.get(("floor", n_features))
-        for name in ("ours", "ours_no_buckets", "feast_spark_store"):
+        for name in ("ours", "ours_no_buckets", "ours_every_key_bucketed", "feast_spark_store"):
             value = by.get((name, n_features))
             if base and value:
                 line.append(f"{name}/floor = {value / base:.2f}")

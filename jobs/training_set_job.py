@@ -47,7 +47,7 @@ from pyspark.sql import functions as F
 from jobs.cli import command_parser, run_command
 from jobs.config import Config, FeastConfig
 from jobs.errors import BadInputError
-from jobs.offline_store.pit_join import build_point_in_time_join
+from jobs.offline_store.pit_join import DEFAULT_HOT_KEY_ROWS, build_point_in_time_join
 from jobs.offline_store.requests import (
     DEFAULT_TIMESTAMP_COLUMN,
     ViewRequest,
@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--time-bucket-days", type=int, default=30, help="hot-key time buckets of the join; 0 turns them off"
     )
+    parser.add_argument(
+        "--hot-key-rows",
+        type=int,
+        default=DEFAULT_HOT_KEY_ROWS,
+        help=f"rows from which a key is hot and gets time buckets (default {DEFAULT_HOT_KEY_ROWS}; 0: every key)",
+    )
     return parser
 
 
@@ -94,6 +100,8 @@ def validate_args(args: argparse.Namespace, config: Config) -> None:
     """Checks that need no Spark: the request itself and the Feast registry."""
     if args.time_bucket_days < 0:
         raise BadInputError(f"--time-bucket-days must be >= 0, got {args.time_bucket_days}")
+    if args.hot_key_rows < 0:
+        raise BadInputError(f"--hot-key-rows must be >= 0, got {args.hot_key_rows}")
     if not args.as_of_versions:
         if not args.entities:
             raise BadInputError("--entities is required (or --as-of-versions of an earlier output)")
@@ -137,7 +145,11 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
 
     joins = build_view_joins(spark, requests, full_feature_names=full_names, versions=versions)
     training_set = build_point_in_time_join(
-        entity_rows, joins, timestamp_column=timestamp_column, bucket_seconds=args.time_bucket_days * 86_400 or None
+        entity_rows,
+        joins,
+        timestamp_column=timestamp_column,
+        bucket_seconds=args.time_bucket_days * 86_400 or None,
+        hot_key_rows=args.hot_key_rows,
     )
     run_id = f"training-set-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     audited = None

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from pyspark.sql import types as T
 
-from jobs.offline_store.pit_join import ViewJoin, build_point_in_time_join
+from jobs.offline_store.pit_join import ViewJoin, build_point_in_time_join, find_hot_keys
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 STEP = dt.timedelta(minutes=30)
@@ -238,6 +238,50 @@ def test_time_buckets_give_the_same_rows(spark, bucket_minutes):
     entities, user_rows, pair_rows = random_case(10 + bucket_minutes)
     got = run_join(spark, entities, user_rows, pair_rows, bucket_seconds=bucket_minutes * 60)
     assert as_rows(got) == expected(entities, user_rows, pair_rows)
+
+
+def row_counts_per_key(entities, user_rows, pair_rows) -> tuple[Counter, Counter]:
+    """Rows per key of each join-key group: entity rows plus feature rows of every view on that key
+    (the user source feeds two views)."""
+    users = Counter(e["user_id"] for e in entities if e["user_id"] is not None)
+    users.update(2 * [r["user_id"] for r in user_rows if r["user_id"] is not None])
+    pairs = Counter((e["a"], e["b"]) for e in entities if None not in (e["a"], e["b"]))
+    pairs.update((r["a"], r["b"]) for r in pair_rows if None not in (r["a"], r["b"]))
+    return users, pairs
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_only_hot_keys_get_buckets_and_the_rows_are_the_same(spark, seed):
+    """Some keys of each group (single and two-column keys) over the threshold, some under it."""
+    entities, user_rows, pair_rows = random_case(seed)
+    hot_key_rows = 38
+    for counts in row_counts_per_key(entities, user_rows, pair_rows):
+        assert min(counts.values()) < hot_key_rows <= max(counts.values())
+    entity_df, user_df, pair_df = frames(spark, entities, user_rows, pair_rows)
+    got = build_point_in_time_join(
+        entity_df,
+        view_joins(user_df, pair_df),
+        timestamp_column="event_timestamp",
+        bucket_seconds=90 * 60,
+        hot_key_rows=hot_key_rows,
+    )
+    assert as_rows(got) == expected(entities, user_rows, pair_rows)
+
+
+def test_find_hot_keys_counts_exactly_when_the_threshold_is_small(spark):
+    entities, user_rows, pair_rows = random_case(21)
+    users, _ = row_counts_per_key(entities, user_rows, pair_rows)
+    entity_df, user_df, _ = frames(spark, entities, user_rows, pair_rows)
+    key_rows = entity_df.select("user_id").unionByName(user_df.select("user_id")).unionByName(user_df.select("user_id"))
+    got = find_hot_keys(key_rows.dropna(), hot_key_rows=80)
+    assert got == [(k,) for k, n in users.most_common() if n >= 80]
+
+
+def test_find_hot_keys_finds_a_hot_key_from_a_sample(spark):
+    """200k rows, one key holding 50k: with a threshold of 10k the sample is 1% and only that key
+    (about 500 sampled rows) passes; keys of 1 row never do."""
+    key_rows = spark.range(200_000).selectExpr("IF(id % 4 = 0, 'hot', CAST(id AS STRING)) AS user_id")
+    assert find_hot_keys(key_rows, hot_key_rows=10_000) == [("hot",)]
 
 
 def test_non_utc_session_time_zone(spark):

@@ -6,6 +6,7 @@ Configured in feature_store.yaml as
       type: jobs.offline_store.feast_store.FraudSparkOfflineStore
       jobs_env: local            # conf/<env>.yaml whose Spark settings (Delta jars, master) to use
       time_bucket_days: 30       # hot-key time buckets; 0 turns them off
+      hot_key_rows: 1000000      # keys with this many rows get buckets; 0: every key
 
 Everything else (materialization pulls, writes, monitoring) is Feast's SparkOfflineStore. The
 session is the active one if there is one, otherwise one built from conf/<jobs_env>.yaml through
@@ -40,7 +41,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs.errors import BadInputError
-from jobs.offline_store.pit_join import build_point_in_time_join
+from jobs.offline_store.pit_join import DEFAULT_HOT_KEY_ROWS, build_point_in_time_join
 from jobs.offline_store.requests import (
     DEFAULT_TIMESTAMP_COLUMN,
     build_view_joins,
@@ -56,6 +57,7 @@ class FraudSparkOfflineStoreConfig(SparkOfflineStoreConfig):
     type: Literal["jobs.offline_store.feast_store.FraudSparkOfflineStore"] = STORE_TYPE  # type: ignore[assignment]
     jobs_env: StrictStr = "local"
     time_bucket_days: StrictInt = 30
+    hot_key_rows: StrictInt = DEFAULT_HOT_KEY_ROWS
 
     @model_validator(mode="after")
     def _with_job_spark_settings(self) -> FraudSparkOfflineStoreConfig:
@@ -111,7 +113,11 @@ class FraudSparkOfflineStore(SparkOfflineStore):
         )
         joins = build_view_joins(spark, requests, full_feature_names=full_feature_names)
         result = build_point_in_time_join(
-            entities, joins, timestamp_column=timestamp_column, bucket_seconds=store_config.bucket_seconds
+            entities,
+            joins,
+            timestamp_column=timestamp_column,
+            bucket_seconds=store_config.bucket_seconds,
+            hot_key_rows=store_config.hot_key_rows,
         )
         keys = sorted({k for r in requests for k in r.join_keys()})
         return FraudRetrievalJob(

@@ -27,40 +27,45 @@ entity rows per key, and no row is multiplied.
 
 ## Hot keys and long TTLs (time buckets)
 
-With `bucket_seconds` set, the partition key is `(keys, floor(ts / bucket))`, so one key with
-millions of rows is spread over as many tasks as it has buckets. An entity row that finds no
-feature row before it in its own bucket needs the latest row of an earlier bucket (any earlier
-one: TTLs can be long or unbounded). The same sorted window pass therefore also marks the last row
-of every `(keys, bucket)` group (a `lead`, same partitioning and order, so no extra sort); the
-running `last` there is that bucket's last row of each view. A second, small pass takes only entity
-rows and those bucket-last rows, partitions them by key and, with a RANGE frame ending at
-`bucket - 1`, fills each entity row that found nothing in its bucket from the latest earlier
-bucket. The result is identical to the unbucketed join for any TTL; the inputs are read once.
+With `bucket_seconds` set, a hot key is partitioned by `(keys, floor(ts / bucket))`, so one key with
+millions of rows is spread over as many tasks as it has buckets; every other key stays in bucket 0.
+Hot keys are those with at least `hot_key_rows` rows (entity plus feature rows), found before the
+join from a Bernoulli sample of the key columns that expects about a hundred rows of such a key
+(one scan of the key columns, a tiny aggregate, at most `MAX_HOT_KEYS` keys collected to the
+driver); `hot_key_rows=0` buckets every key. An entity row of a hot key that finds no feature row
+before it in its own bucket needs the latest row of an earlier bucket (any earlier one: TTLs can be
+long or unbounded). The same sorted window pass therefore also marks the last row of every `(keys,
+bucket)` group (a `lead`, same partitioning and order, so no extra sort); the running `last` there
+is that bucket's last row of each view. A second, small pass takes only the hot keys' entity rows
+and bucket-last rows, partitions them by key and, with a RANGE frame ending at `bucket - 1`, fills
+each entity row that found nothing in its bucket from the latest earlier bucket. The result is
+identical to the unbucketed join for any TTL; the inputs are read once by the join (plus the key
+columns once by the sample).
 
 ## Cost at 1 TB (e.g. 1 TB of feature rows, 100 GB of entity rows, 2000 shuffle partitions)
 
 - Shuffle: per join-key group, one shuffle of the projected rows only (keys, two longs, the feature
   values as one struct, the entity row as one struct), about the decoded size of the columns read
-  (roughly 1.1 TB for the group holding the biggest view; shuffle blocks are lz4-compressed). With
-  buckets, a second shuffle of the entity rows plus one row per (key, bucket): about the entity
-  rows' size (100 GB) plus feature rows / rows-per-bucket (30-day buckets on daily snapshots: 1/30).
+  (roughly 1.1 TB for the group holding the biggest view; shuffle blocks are lz4-compressed). When
+  some keys are hot, a second shuffle of only their entity rows plus one row per (hot key, bucket).
+  Before the join, the sample reads the key columns once and aggregates ~100 rows per hot key.
   No join, no broadcast, no row multiplication.
 - Partitions: `spark.sql.shuffle.partitions` (or AQE's coalesced count): at ~1.1 TB, 2000-4000
   partitions give 250-500 MB per task. Buckets bound the largest task of the big shuffle: a key
   holding a fraction f of the rows over B buckets puts about f/B of it in one task. The second
-  pass is keyed by key alone, so a key with a fraction f of the *entity* rows still lands in one
-  task there (entity rows are the small side).
+  pass is keyed by key alone, so a hot key's *entity* rows still land in one task there (entity
+  rows are the small side).
 - Memory per task: the sort is Spark's external sorter (spills); the window operator buffers one
   `(keys, bucket)` group at a time in a spillable array (`spark.sql.windowExec.buffer.*`), so memory
   per task is bounded by those buffers, not by rows per key; a 1 GB driver/executor run completes
   (benchmarks/RESULTS.md).
-- Without buckets the plan is the floor (read, one repartition, one sort) plus a streaming window.
+- With no hot key the plan is the floor (read, one repartition, one sort) plus a streaming window.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pyspark.sql import Column, DataFrame, Window, WindowSpec
 from pyspark.sql import functions as F
@@ -78,6 +83,9 @@ _IS_LAST = "_pit_is_last"
 EVENT_MICROS = "_pit_event_micros"
 CREATED_MICROS = "_pit_created_micros"
 _NULL_KEY_SPREAD = 4096
+HOT_KEY_SAMPLE_HITS = 100  # rows a key of exactly `hot_key_rows` rows is expected to have in the sample
+MAX_HOT_KEYS = 10_000
+DEFAULT_HOT_KEY_ROWS = 1_000_000  # about a fifth of a 500 MB task of narrow feature rows
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -105,16 +113,25 @@ def build_point_in_time_join(
     *,
     timestamp_column: str,
     bucket_seconds: int | None = None,
+    hot_key_rows: int = 0,
 ) -> DataFrame:
-    """Entity rows in their columns, followed by every view's output columns in the given order."""
+    """Entity rows in their columns, followed by every view's output columns in the given order.
+
+    With `bucket_seconds`, keys holding at least `hot_key_rows` rows are split into time buckets of
+    that length (every key when `hot_key_rows` is 0).
+    """
     joined = entity_df
     for join_keys, group in group_by_join_keys(views):
+        hot = None
+        if bucket_seconds:
+            hot = _hot_key_test(entity_df, group, join_keys=join_keys, hot_key_rows=hot_key_rows)
         joined = joined.transform(
             with_group_features,
             views=group,
             join_keys=join_keys,
             timestamp_column=timestamp_column,
-            bucket_seconds=bucket_seconds,
+            bucket_seconds=bucket_seconds if hot is not None else None,
+            is_hot=hot,
         )
     outputs = [c for view in views for c in view.output_columns]
     return joined.select(*entity_df.columns, *outputs)
@@ -134,13 +151,19 @@ def with_group_features(
     join_keys: tuple[str, ...],
     timestamp_column: str,
     bucket_seconds: int | None,
+    is_hot: HotKeyTest | None = None,
 ) -> DataFrame:
-    """Add the output columns of `views`, which all join on `join_keys`, to every entity row."""
+    """Add the output columns of `views`, which all join on `join_keys`, to every entity row.
+
+    With `bucket_seconds`, the keys `is_hot` accepts (all keys when it is None) get time buckets.
+    """
     key_names = [f"_pit_key{i}" for i in range(len(join_keys))]
     key_types = [entity_df.schema[k].dataType for k in join_keys]
     view_columns = [f"_pit_view{i}" for i in range(len(views))]
     view_types = [_view_struct_type(view) for view in views]
     entity_type = T.StructType([T.StructField(f.name, f.dataType, True) for f in entity_df.schema.fields])
+    keys = [F.col(n) for n in key_names]
+    hot = (is_hot or _every_key)(keys) if bucket_seconds else F.lit(False)
 
     entity_rows = entity_df.transform(
         select_entity_rows,
@@ -150,6 +173,7 @@ def with_group_features(
         view_columns=view_columns,
         view_types=view_types,
         bucket_seconds=bucket_seconds,
+        hot=hot,
     )
     unioned = entity_rows
     for i, view in enumerate(views):
@@ -163,6 +187,7 @@ def with_group_features(
             own_column=view_columns[i],
             entity_type=entity_type,
             bucket_seconds=bucket_seconds,
+            hot=hot,
         )
         unioned = unioned.unionByName(feature_rows)
     latest = _latest_before(key_names, view_columns)
@@ -176,7 +201,7 @@ def with_group_features(
         *([_is_last_of_bucket(key_names, view_columns)] if bucket_seconds else []),
     )
     if bucket_seconds:
-        carried = carried.transform(with_earlier_buckets, key_names=key_names, view_columns=view_columns)
+        carried = carried.transform(with_earlier_buckets, key_names=key_names, view_columns=view_columns, hot=hot)
     carried = carried.filter(F.col(_KIND) == ENTITY_ROW)
     return carried.select(
         *[F.col(_ENTITY).getField(c).alias(c) for c in entity_df.columns],
@@ -188,30 +213,29 @@ def with_group_features(
     )
 
 
-def with_earlier_buckets(carried: DataFrame, *, key_names: list[str], view_columns: list[str]) -> DataFrame:
-    """Fill entity rows that found no row in their own bucket from the last row of earlier buckets.
+def with_earlier_buckets(
+    carried: DataFrame, *, key_names: list[str], view_columns: list[str], hot: Column
+) -> DataFrame:
+    """Fill hot keys' entity rows that found no row in their own bucket from earlier buckets' last rows.
 
     Input: entity rows with their in-bucket values, and the last row of every (keys, bucket) group,
     which carries that bucket's last row of each view (a bucket's last row can be an entity row too).
-    One shuffle by key of just those rows; a RANGE frame ending at `bucket - 1` gives each entity
-    row the summary of the latest earlier bucket, whatever the order of rows inside a bucket.
+    Other keys kept all their rows in bucket 0 and pass through. One shuffle by key of just the hot
+    keys' entity rows and summaries; a RANGE frame ending at `bucket - 1` gives each entity row the
+    summary of the latest earlier bucket, whatever the order of rows inside a bucket.
     """
-    has_summary = F.col(_IS_LAST) & (F.col(_BUCKET) >= 0)
-    rows = carried.filter((F.col(_KIND) == ENTITY_ROW) | has_summary).select(
+    is_entity = F.col(_KIND) == ENTITY_ROW
+    hot_rows = carried.filter(hot & (is_entity | F.col(_IS_LAST))).select(
         *key_names,
         _BUCKET,
         _ENTITY,
         _TS,
         _KIND,
         *view_columns,
-        *[F.when(has_summary, F.col(c)).alias(_summary(c)) for c in view_columns],
+        *[F.when(F.col(_IS_LAST), F.col(c)).alias(_summary(c)) for c in view_columns],
     )
-    # null-key entity rows keep their spread (negative) buckets apart; keyed rows are grouped by key
-    key_group = F.least(F.col(_BUCKET), F.lit(0))
-    earlier_buckets = (
-        Window.partitionBy(*key_names, key_group).orderBy(F.col(_BUCKET)).rangeBetween(Window.unboundedPreceding, -1)
-    )
-    return rows.select(
+    earlier_buckets = Window.partitionBy(*key_names).orderBy(F.col(_BUCKET)).rangeBetween(Window.unboundedPreceding, -1)
+    filled = hot_rows.select(
         _ENTITY,
         _TS,
         _KIND,
@@ -220,6 +244,54 @@ def with_earlier_buckets(carried: DataFrame, *, key_names: list[str], view_colum
             for c in view_columns
         ],
     )
+    passed_through = carried.filter(~hot & is_entity).select(_ENTITY, _TS, _KIND, *view_columns)
+    return passed_through.unionByName(filled)
+
+
+HotKeyTest = Callable[[list[Column]], Column]
+
+
+def _every_key(keys: list[Column]) -> Column:
+    return ~_any_null(keys)
+
+
+def _hot_key_test(
+    entity_df: DataFrame, views: Sequence[ViewJoin], *, join_keys: tuple[str, ...], hot_key_rows: int
+) -> HotKeyTest | None:
+    """Which keys of this join-key group get time buckets: all (`hot_key_rows` 0), the sampled hot
+    ones, or None when no key is hot (the join then runs in one pass)."""
+    if not hot_key_rows:
+        return _every_key
+    key_types = [entity_df.schema[k].dataType for k in join_keys]
+    names = [f"_pit_key{i}" for i in range(len(join_keys))]
+    key_rows = entity_df.select(*[F.col(k).alias(n) for k, n in zip(join_keys, names, strict=True)])
+    for view in views:
+        keys = [F.col(k).cast(t).alias(n) for k, t, n in zip(view.source_join_keys, key_types, names, strict=True)]
+        key_rows = key_rows.unionByName(view.source.select(*keys))
+    hot_keys = find_hot_keys(key_rows.filter(~_any_null([F.col(n) for n in names])), hot_key_rows=hot_key_rows)
+    if not hot_keys:
+        return None
+
+    def is_hot(keys: list[Column]) -> Column:
+        if len(keys) == 1:
+            return F.coalesce(keys[0].isin([k[0] for k in hot_keys]), F.lit(False))
+        literals = [F.struct(*[F.lit(v).cast(t) for v, t in zip(k, key_types, strict=True)]) for k in hot_keys]
+        return F.coalesce(F.struct(*keys).isin(literals), F.lit(False))
+
+    return is_hot
+
+
+def find_hot_keys(key_rows: DataFrame, *, hot_key_rows: int) -> list[tuple]:
+    """Keys with about `hot_key_rows` rows or more (at most MAX_HOT_KEYS, the biggest first), from a
+    Bernoulli sample in which such a key is expected to have HOT_KEY_SAMPLE_HITS rows; only the keys
+    reach the driver. A key just under the threshold may be picked or not: that changes the plan,
+    never the result."""
+    fraction = min(1.0, HOT_KEY_SAMPLE_HITS / hot_key_rows)
+    sampled = key_rows if fraction == 1.0 else key_rows.sample(fraction=fraction, seed=17)
+    threshold = hot_key_rows * fraction
+    counts = sampled.groupBy(*key_rows.columns).count()
+    hot = counts.filter(F.col("count") >= threshold).orderBy(F.col("count").desc()).limit(MAX_HOT_KEYS)
+    return [tuple(row[c] for c in key_rows.columns) for row in hot.collect()]
 
 
 def _is_last_of_bucket(key_names: list[str], view_columns: list[str]) -> Column:
@@ -243,6 +315,7 @@ def select_entity_rows(
     view_columns: list[str],
     view_types: list[T.StructType],
     bucket_seconds: int | None,
+    hot: Column,
 ) -> DataFrame:
     ts = F.unix_micros(F.col(timestamp_column))
     has_null_key = _any_null([F.col(n) for n in key_names])
@@ -255,7 +328,9 @@ def select_entity_rows(
             ts.alias(_TS),
             F.struct(*[F.col(c) for c in entity_df.columns]).alias(_ENTITY),
         )
-        .withColumn(_BUCKET, F.when(has_null_key, null_key_bucket).otherwise(_bucket_of(F.col(_TS), bucket_seconds)))
+        .withColumn(
+            _BUCKET, F.when(has_null_key, null_key_bucket).otherwise(_bucket_of(F.col(_TS), bucket_seconds, hot))
+        )
         .withColumn(_KIND, F.lit(ENTITY_ROW))
         .select(*key_names, _BUCKET, _TS, _KIND, *_null_views(view_columns, view_types), _ENTITY)
     )
@@ -272,6 +347,7 @@ def select_feature_rows(
     own_column: str,
     entity_type: T.StructType,
     bucket_seconds: int | None,
+    hot: Column,
 ) -> DataFrame:
     keys = [F.col(k) for k in view.source_join_keys]
     ts = F.unix_micros(F.col(view.timestamp_field))
@@ -280,13 +356,18 @@ def select_feature_rows(
         _view_struct(view).alias(c) if c == own_column else F.lit(None).cast(t).alias(c)
         for c, t in zip(view_columns, view_types, strict=True)
     ]
-    return source.filter(is_joinable).select(
-        *[k.cast(t).alias(n) for k, t, n in zip(keys, key_types, key_names, strict=True)],
-        _bucket_of(ts, bucket_seconds).alias(_BUCKET),
-        ts.alias(_TS),
-        F.lit(FEATURE_ROW).alias(_KIND),
-        *views,
-        F.lit(None).cast(entity_type).alias(_ENTITY),
+    # `hot` reads the key columns under their join names, so the bucket is added once they exist.
+    return (
+        source.filter(is_joinable)
+        .select(
+            *[k.cast(t).alias(n) for k, t, n in zip(keys, key_types, key_names, strict=True)],
+            ts.alias(_TS),
+            F.lit(FEATURE_ROW).alias(_KIND),
+            *views,
+            F.lit(None).cast(entity_type).alias(_ENTITY),
+        )
+        .withColumn(_BUCKET, _bucket_of(F.col(_TS), bucket_seconds, hot))
+        .select(*key_names, _BUCKET, _TS, _KIND, *view_columns, _ENTITY)
     )
 
 
@@ -330,21 +411,15 @@ def _null_views(view_columns: list[str], view_types: list[T.StructType]) -> list
     return [F.lit(None).cast(t).alias(c) for c, t in zip(view_columns, view_types, strict=True)]
 
 
-def _bucket_of(ts_micros: Column, bucket_seconds: int | None) -> Column:
+def _bucket_of(ts_micros: Column, bucket_seconds: int | None, hot: Column) -> Column:
     if not bucket_seconds:
         return F.lit(0).cast("long")
-    return F.floor(ts_micros / F.lit(bucket_seconds * MICROS_PER_SECOND)).cast("long")
+    bucket = F.floor(ts_micros / F.lit(bucket_seconds * MICROS_PER_SECOND)).cast("long")
+    return F.when(hot, bucket).otherwise(F.lit(0).cast("long"))
 
 
 def _any_null(columns: list[Column]) -> Column:
     result = F.lit(False)
     for column in columns:
         result = result | column.isNull()
-    return result
-
-
-def _any_not_null(columns: list[Column]) -> Column:
-    result = F.lit(False)
-    for column in columns:
-        result = result | column.isNotNull()
     return result
