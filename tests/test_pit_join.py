@@ -241,22 +241,22 @@ def test_time_buckets_give_the_same_rows(spark, bucket_minutes):
 
 
 def row_counts_per_key(entities, user_rows, pair_rows) -> tuple[Counter, Counter]:
-    """Rows per key of each join-key group: entity rows plus feature rows of every view on that key
-    (the user source feeds two views)."""
-    users = Counter(e["user_id"] for e in entities if e["user_id"] is not None)
+    """Feature rows per key of each join-key group, over every view on that key (the user source
+    feeds two views); keys that only entity rows hold count 0."""
+    users = Counter({e["user_id"]: 0 for e in entities if e["user_id"] is not None})
     users.update(2 * [r["user_id"] for r in user_rows if r["user_id"] is not None])
-    pairs = Counter((e["a"], e["b"]) for e in entities if None not in (e["a"], e["b"]))
+    pairs = Counter({(e["a"], e["b"]): 0 for e in entities if None not in (e["a"], e["b"])})
     pairs.update((r["a"], r["b"]) for r in pair_rows if None not in (r["a"], r["b"]))
     return users, pairs
 
 
-@pytest.mark.parametrize("seed", [21, 22])
-def test_only_hot_keys_get_buckets_and_the_rows_are_the_same(spark, seed):
-    """Some keys of each group (single and two-column keys) over the threshold, some under it."""
+@pytest.mark.parametrize(("seed", "hot_key_rows"), [(21, 65), (23, 25)])
+def test_only_hot_keys_get_buckets_and_the_rows_are_the_same(spark, seed, hot_key_rows):
+    """In one group keys with feature rows fall on both sides of the threshold; the other group is
+    all hot (seed 23) or has no hot key at all (seed 21), which skips the second pass."""
     entities, user_rows, pair_rows = random_case(seed)
-    hot_key_rows = 38
-    for counts in row_counts_per_key(entities, user_rows, pair_rows):
-        assert min(counts.values()) < hot_key_rows <= max(counts.values())
+    groups = row_counts_per_key(entities, user_rows, pair_rows)
+    assert any(0 < min(n for n in c.values() if n) < hot_key_rows <= max(c.values()) for c in groups)
     entity_df, user_df, pair_df = frames(spark, entities, user_rows, pair_rows)
     got = build_point_in_time_join(
         entity_df,
@@ -271,10 +271,11 @@ def test_only_hot_keys_get_buckets_and_the_rows_are_the_same(spark, seed):
 def test_find_hot_keys_counts_exactly_when_the_threshold_is_small(spark):
     entities, user_rows, pair_rows = random_case(21)
     users, _ = row_counts_per_key(entities, user_rows, pair_rows)
-    entity_df, user_df, _ = frames(spark, entities, user_rows, pair_rows)
-    key_rows = entity_df.select("user_id").unionByName(user_df.select("user_id")).unionByName(user_df.select("user_id"))
-    got = find_hot_keys(key_rows.dropna(), hot_key_rows=80)
-    assert got == [(k,) for k, n in users.most_common() if n >= 80]
+    _, user_df, _ = frames(spark, entities, user_rows, pair_rows)
+    key_rows = user_df.select("user_id").unionByName(user_df.select("user_id"))
+    got = find_hot_keys(key_rows.dropna(), hot_key_rows=65)
+    assert sorted(got) == sorted((k,) for k, n in users.items() if n >= 65)
+    assert 0 < len(got) < len(users)
 
 
 def test_find_hot_keys_finds_a_hot_key_from_a_sample(spark):

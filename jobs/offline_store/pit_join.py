@@ -15,7 +15,8 @@ and the feature rows of every view in the group are unioned into one narrow sche
     keys..., bucket, ts (micros), kind (0 feature, 1 entity), one struct per view, entity struct
 
 Feature rows carry their view's struct `(event micros, created micros, features...)`, entity rows
-carry the whole entity row as one struct. The union is partitioned by `(keys, bucket)` and sorted
+the rest of the entity row (all but the keys and the instant, which the union already holds) as one
+struct. The union is partitioned by `(keys, bucket)` and sorted
 by `(ts, kind, view structs)`: a feature row at exactly `t` sorts before the entity row at `t`
 (it is included), and among feature rows of one instant the one with the greatest created
 timestamp comes last. A running `last(struct, ignorenulls=True)` then carries each view's latest
@@ -29,18 +30,21 @@ entity rows per key, and no row is multiplied.
 
 With `bucket_seconds` set, a hot key is partitioned by `(keys, floor(ts / bucket))`, so one key with
 millions of rows is spread over as many tasks as it has buckets; every other key stays in bucket 0.
-Hot keys are those with at least `hot_key_rows` rows (entity plus feature rows), found before the
-join from a Bernoulli sample of the key columns that expects about a hundred rows of such a key
-(one scan of the key columns, a tiny aggregate, at most `MAX_HOT_KEYS` keys collected to the
-driver); `hot_key_rows=0` buckets every key. An entity row of a hot key that finds no feature row
-before it in its own bucket needs the latest row of an earlier bucket (any earlier one: TTLs can be
-long or unbounded). The same sorted window pass therefore also marks the last row of every `(keys,
-bucket)` group (a `lead`, same partitioning and order, so no extra sort); the running `last` there
-is that bucket's last row of each view. A second, small pass takes only the hot keys' entity rows
-and bucket-last rows, partitions them by key and, with a RANGE frame ending at `bucket - 1`, fills
-each entity row that found nothing in its bucket from the latest earlier bucket. The result is
-identical to the unbucketed join for any TTL; the inputs are read once by the join (plus the key
-columns once by the sample).
+Hot keys are those with at least `hot_key_rows` feature rows (over the group's views), found before
+the join from a Bernoulli sample of the sources' key columns that expects about a hundred rows of
+such a key (one scan of the key columns, a tiny aggregate, at most `MAX_HOT_KEYS` keys collected to
+the driver); `hot_key_rows=0` buckets every key. Entity rows are not sampled: they are the small
+side, and a key's entity rows meet in one task of the second pass whatever its buckets.
+
+An entity row of a hot key that finds no feature row before it in its own bucket needs the latest
+row of an earlier bucket (any earlier one: TTLs can be long or unbounded). The same sorted window
+pass therefore also marks the last row of every `(keys, bucket)` group (a `lead`, same partitioning
+and order, so no extra sort); the running `last` there is that bucket's last row of each view. A
+second, small pass takes only the hot keys' entity rows and bucket-last rows, partitions them by
+key and, with a RANGE frame ending at `bucket - 1`, fills each entity row that found nothing in its
+bucket from the latest earlier bucket. The result is identical to the unbucketed join for any TTL;
+the join reads its inputs once (the sample reads the sources' key columns once more). With no hot
+key there is no second pass.
 
 ## Cost at 1 TB (e.g. 1 TB of feature rows, 100 GB of entity rows, 2000 shuffle partitions)
 
@@ -65,6 +69,7 @@ columns once by the sample).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 
 from pyspark.sql import Column, DataFrame, Window, WindowSpec
@@ -161,7 +166,11 @@ def with_group_features(
     key_types = [entity_df.schema[k].dataType for k in join_keys]
     view_columns = [f"_pit_view{i}" for i in range(len(views))]
     view_types = [_view_struct_type(view) for view in views]
-    entity_type = T.StructType([T.StructField(f.name, f.dataType, True) for f in entity_df.schema.fields])
+    # The entity row travels as one struct, less the columns the union already holds (keys, instant).
+    ts_is_kept = isinstance(entity_df.schema[timestamp_column].dataType, T.TimestampType)
+    dropped = {*join_keys, *([timestamp_column] if ts_is_kept else [])}
+    carried_along = [f for f in entity_df.schema.fields if f.name not in dropped]
+    entity_type = T.StructType([T.StructField(f.name, f.dataType, True) for f in carried_along])
     keys = [F.col(n) for n in key_names]
     hot = (is_hot or _every_key)(keys) if bucket_seconds else F.lit(False)
 
@@ -170,6 +179,7 @@ def with_group_features(
         join_keys=join_keys,
         key_names=key_names,
         timestamp_column=timestamp_column,
+        carried_along=[f.name for f in carried_along],
         view_columns=view_columns,
         view_types=view_types,
         bucket_seconds=bucket_seconds,
@@ -203,8 +213,16 @@ def with_group_features(
     if bucket_seconds:
         carried = carried.transform(with_earlier_buckets, key_names=key_names, view_columns=view_columns, hot=hot)
     carried = carried.filter(F.col(_KIND) == ENTITY_ROW)
+
+    def entity_column(name: str) -> Column:
+        if name in join_keys:
+            return F.col(key_names[join_keys.index(name)]).alias(name)
+        if name not in {f.name for f in carried_along}:
+            return F.timestamp_micros(F.col(_TS)).alias(name)
+        return F.col(_ENTITY).getField(name).alias(name)
+
     return carried.select(
-        *[F.col(_ENTITY).getField(c).alias(c) for c in entity_df.columns],
+        *[entity_column(c) for c in entity_df.columns],
         *[
             _within_ttl(F.col(column), view).getField(out).alias(out)
             for view, column in zip(views, view_columns, strict=True)
@@ -236,6 +254,7 @@ def with_earlier_buckets(
     )
     earlier_buckets = Window.partitionBy(*key_names).orderBy(F.col(_BUCKET)).rangeBetween(Window.unboundedPreceding, -1)
     filled = hot_rows.select(
+        *key_names,
         _ENTITY,
         _TS,
         _KIND,
@@ -244,7 +263,7 @@ def with_earlier_buckets(
             for c in view_columns
         ],
     )
-    passed_through = carried.filter(~hot & is_entity).select(_ENTITY, _TS, _KIND, *view_columns)
+    passed_through = carried.filter(~hot & is_entity).select(*key_names, _ENTITY, _TS, _KIND, *view_columns)
     return passed_through.unionByName(filled)
 
 
@@ -264,10 +283,15 @@ def _hot_key_test(
         return _every_key
     key_types = [entity_df.schema[k].dataType for k in join_keys]
     names = [f"_pit_key{i}" for i in range(len(join_keys))]
-    key_rows = entity_df.select(*[F.col(k).alias(n) for k, n in zip(join_keys, names, strict=True)])
-    for view in views:
-        keys = [F.col(k).cast(t).alias(n) for k, t, n in zip(view.source_join_keys, key_types, names, strict=True)]
-        key_rows = key_rows.unionByName(view.source.select(*keys))
+    key_rows = functools.reduce(
+        DataFrame.unionByName,
+        [
+            view.source.select(
+                *[F.col(k).cast(t).alias(n) for k, t, n in zip(view.source_join_keys, key_types, names, strict=True)]
+            )
+            for view in views
+        ],
+    )
     hot_keys = find_hot_keys(key_rows.filter(~_any_null([F.col(n) for n in names])), hot_key_rows=hot_key_rows)
     if not hot_keys:
         return None
@@ -282,15 +306,14 @@ def _hot_key_test(
 
 
 def find_hot_keys(key_rows: DataFrame, *, hot_key_rows: int) -> list[tuple]:
-    """Keys with about `hot_key_rows` rows or more (at most MAX_HOT_KEYS, the biggest first), from a
-    Bernoulli sample in which such a key is expected to have HOT_KEY_SAMPLE_HITS rows; only the keys
-    reach the driver. A key just under the threshold may be picked or not: that changes the plan,
-    never the result."""
+    """Keys with about `hot_key_rows` rows or more (at most MAX_HOT_KEYS of them), from a Bernoulli
+    sample in which such a key is expected to have HOT_KEY_SAMPLE_HITS rows; only the keys reach the
+    driver. A key near the threshold may be picked or not: that changes the plan, never the result."""
     fraction = min(1.0, HOT_KEY_SAMPLE_HITS / hot_key_rows)
     sampled = key_rows if fraction == 1.0 else key_rows.sample(fraction=fraction, seed=17)
     threshold = hot_key_rows * fraction
     counts = sampled.groupBy(*key_rows.columns).count()
-    hot = counts.filter(F.col("count") >= threshold).orderBy(F.col("count").desc()).limit(MAX_HOT_KEYS)
+    hot = counts.filter(F.col("count") >= threshold).limit(MAX_HOT_KEYS)
     return [tuple(row[c] for c in key_rows.columns) for row in hot.collect()]
 
 
@@ -312,6 +335,7 @@ def select_entity_rows(
     join_keys: tuple[str, ...],
     key_names: list[str],
     timestamp_column: str,
+    carried_along: list[str],
     view_columns: list[str],
     view_types: list[T.StructType],
     bucket_seconds: int | None,
@@ -321,12 +345,12 @@ def select_entity_rows(
     has_null_key = _any_null([F.col(n) for n in key_names])
     # A null key matches nothing: such rows get a bucket no feature row has (buckets of feature
     # rows are >= 0 or the key is non-null) and are spread over many so they never form one hot group.
-    null_key_bucket = -1 - F.pmod(F.hash(F.col(_ENTITY)), F.lit(_NULL_KEY_SPREAD)).cast("long")
+    null_key_bucket = -1 - F.pmod(F.hash(F.col(_ENTITY), F.col(_TS)), F.lit(_NULL_KEY_SPREAD)).cast("long")
     return (
         entity_df.select(
             *[F.col(k).alias(n) for k, n in zip(join_keys, key_names, strict=True)],
             ts.alias(_TS),
-            F.struct(*[F.col(c) for c in entity_df.columns]).alias(_ENTITY),
+            F.struct(*[F.col(c) for c in carried_along]).alias(_ENTITY),
         )
         .withColumn(
             _BUCKET, F.when(has_null_key, null_key_bucket).otherwise(_bucket_of(F.col(_TS), bucket_seconds, hot))
