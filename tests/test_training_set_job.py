@@ -78,6 +78,8 @@ def run_without_spark_jobs(spark, argv, capsys):
         ("*", ["--features", "user_transaction_features:nope"], "has no feature(s) nope"),
         ("*", ["--features", " , "], "the feature list is empty"),
         ("*", ["--feature-service", "no_such_service"], "no_such_service"),
+        ("*", ["--feature-service", "fraud_detection_v2", "--time-bucket-days", "-1"], "--time-bucket-days must be"),
+        ("*", ["--feature-service", "fraud_detection_v2", "--hot-key-rows", "-5"], "--hot-key-rows must be >= 0"),
     ],
 )
 def test_bad_input_exits_2_before_any_spark_job(spark, base, labels, capsys, select, features, message):
