@@ -12,19 +12,18 @@ or duplicated; a null join key matches nothing. All instants are compared as UTC
 Views are grouped by their join keys; each group costs one shuffle. Inside a group, entity rows
 and the feature rows of every view in the group are unioned into one narrow schema:
 
-    keys..., bucket, ts (micros), kind (0 feature, 1 entity), one struct per view, entity struct
+    keys..., [bucket,] at (instant in micros * 2 + kind: 0 feature, 1 entity), one struct per view, entity struct
 
 Feature rows carry their view's struct `(event micros, created micros, features...)`, entity rows
 the rest of the entity row (all but the keys and the instant, which the union already holds) as one
-struct. The union is partitioned by `(keys, bucket)` and sorted
-by `(ts, kind, view structs)`: a feature row at exactly `t` sorts before the entity row at `t`
-(it is included), and among feature rows of one instant the one with the greatest created
-timestamp comes last. A running `last(struct, ignorenulls=True)` then carries each view's latest
-row forward to every entity row; the TTL is applied afterwards by comparing the carried row's event
-time with `t - ttl`. Entity rows whose key has a null are given a negative bucket spread by a
-hash, so they never meet a feature row (feature rows with a null key are dropped) and never pile
-into one task. Nothing is joined on the key, so the cost does not grow with rows per key times
-entity rows per key, and no row is multiplied.
+struct. The union is partitioned by the keys (and bucket) and sorted by `(at, view structs)`: a
+feature row at exactly `t` sorts before the entity row at `t` (it is included), and among feature
+rows of one instant the one with the greatest created timestamp comes last. A running
+`last(struct, ignorenulls=True)` then carries each view's latest row forward to every entity row;
+the TTL is applied afterwards by comparing the carried row's event time with `t - ttl`. Entity rows
+with a null key or instant match nothing, so they skip the union (and its shuffle) and get nulls;
+feature rows with a null key or event time are dropped. Nothing is joined on the key, so the cost
+does not grow with rows per key times entity rows per key, and no row is multiplied.
 
 ## Hot keys and long TTLs (time buckets)
 
@@ -72,7 +71,7 @@ import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 
-from pyspark.sql import Column, DataFrame, Window, WindowSpec
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -80,14 +79,14 @@ MICROS_PER_SECOND = 1_000_000
 FEATURE_ROW = 0
 ENTITY_ROW = 1
 
-_TS = "_pit_ts"
-_KIND = "_pit_kind"
+# One long orders the union: the instant in micros, doubled, plus the row kind (0 feature, 1 entity),
+# so a feature row at exactly t sorts before the entity row at t. A narrower row than two columns.
+_AT = "_pit_at"
 _BUCKET = "_pit_bucket"
 _ENTITY = "_pit_entity"
 _IS_LAST = "_pit_is_last"
 EVENT_MICROS = "_pit_event_micros"
 CREATED_MICROS = "_pit_created_micros"
-_NULL_KEY_SPREAD = 4096
 HOT_KEY_SAMPLE_HITS = 100  # rows a key of exactly `hot_key_rows` rows is expected to have in the sample
 MAX_HOT_KEYS = 10_000
 DEFAULT_HOT_KEY_ROWS = 1_000_000  # about a fifth of a 500 MB task of narrow feature rows
@@ -171,10 +170,20 @@ def with_group_features(
     dropped = {*join_keys, *([timestamp_column] if ts_is_kept else [])}
     carried_along = [f for f in entity_df.schema.fields if f.name not in dropped]
     entity_type = T.StructType([T.StructField(f.name, f.dataType, True) for f in carried_along])
-    keys = [F.col(n) for n in key_names]
-    hot = (is_hot or _every_key)(keys) if bucket_seconds else F.lit(False)
+    hot = (is_hot or _every_key)([F.col(n) for n in key_names]) if bucket_seconds else None
+    partition = [*key_names, *([_BUCKET] if bucket_seconds else [])]
 
-    entity_rows = entity_df.transform(
+    # A null key or instant matches nothing: those entity rows skip the join (and its shuffle).
+    can_match = ~_any_null([F.col(k) for k in join_keys]) & F.col(timestamp_column).isNotNull()
+    unmatched = entity_df.filter(~can_match).select(
+        *entity_df.columns,
+        *[
+            F.lit(None).cast(view_type[out].dataType).alias(out)
+            for view, view_type in zip(views, view_types, strict=True)
+            for out in view.output_columns
+        ],
+    )
+    unioned = entity_df.filter(can_match).transform(
         select_entity_rows,
         join_keys=join_keys,
         key_names=key_names,
@@ -185,7 +194,6 @@ def with_group_features(
         bucket_seconds=bucket_seconds,
         hot=hot,
     )
-    unioned = entity_rows
     for i, view in enumerate(views):
         feature_rows = view.source.transform(
             select_feature_rows,
@@ -200,28 +208,28 @@ def with_group_features(
             hot=hot,
         )
         unioned = unioned.unionByName(feature_rows)
-    latest = _latest_before(key_names, view_columns)
+    sorted_by_time = Window.partitionBy(*partition).orderBy(*_order(view_columns))
+    latest = sorted_by_time.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     carried = unioned.select(
-        *key_names,
-        _BUCKET,
+        *partition,
         _ENTITY,
-        _TS,
-        _KIND,
+        _AT,
         *[F.last(c, ignorenulls=True).over(latest).alias(c) for c in view_columns],
-        *([_is_last_of_bucket(key_names, view_columns)] if bucket_seconds else []),
+        # the last row of its (keys, bucket) group: same partitioning and order, so the same pass
+        *([F.lead(F.lit(1)).over(sorted_by_time).isNull().alias(_IS_LAST)] if bucket_seconds else []),
     )
-    if bucket_seconds:
+    if hot is not None:
         carried = carried.transform(with_earlier_buckets, key_names=key_names, view_columns=view_columns, hot=hot)
-    carried = carried.filter(F.col(_KIND) == ENTITY_ROW)
+    carried = carried.filter(_is_entity_row())
 
     def entity_column(name: str) -> Column:
         if name in join_keys:
             return F.col(key_names[join_keys.index(name)]).alias(name)
         if name not in {f.name for f in carried_along}:
-            return F.timestamp_micros(F.col(_TS)).alias(name)
+            return F.timestamp_micros(_instant()).alias(name)
         return F.col(_ENTITY).getField(name).alias(name)
 
-    return carried.select(
+    matched = carried.select(
         *[entity_column(c) for c in entity_df.columns],
         *[
             _within_ttl(F.col(column), view).getField(out).alias(out)
@@ -229,6 +237,7 @@ def with_group_features(
             for out in view.output_columns
         ],
     )
+    return matched.unionByName(unmatched)
 
 
 def with_earlier_buckets(
@@ -242,13 +251,11 @@ def with_earlier_buckets(
     keys' entity rows and summaries; a RANGE frame ending at `bucket - 1` gives each entity row the
     summary of the latest earlier bucket, whatever the order of rows inside a bucket.
     """
-    is_entity = F.col(_KIND) == ENTITY_ROW
-    hot_rows = carried.filter(hot & (is_entity | F.col(_IS_LAST))).select(
+    hot_rows = carried.filter(hot & (_is_entity_row() | F.col(_IS_LAST))).select(
         *key_names,
         _BUCKET,
         _ENTITY,
-        _TS,
-        _KIND,
+        _AT,
         *view_columns,
         *[F.when(F.col(_IS_LAST), F.col(c)).alias(_summary(c)) for c in view_columns],
     )
@@ -256,14 +263,13 @@ def with_earlier_buckets(
     filled = hot_rows.select(
         *key_names,
         _ENTITY,
-        _TS,
-        _KIND,
+        _AT,
         *[
             F.coalesce(F.col(c), F.last(_summary(c), ignorenulls=True).over(earlier_buckets)).alias(c)
             for c in view_columns
         ],
     )
-    passed_through = carried.filter(~hot & is_entity).select(*key_names, _ENTITY, _TS, _KIND, *view_columns)
+    passed_through = carried.filter(~hot & _is_entity_row()).select(*key_names, _ENTITY, _AT, *view_columns)
     return passed_through.unionByName(filled)
 
 
@@ -317,14 +323,6 @@ def find_hot_keys(key_rows: DataFrame, *, hot_key_rows: int) -> list[tuple]:
     return [tuple(row[c] for c in key_rows.columns) for row in hot.collect()]
 
 
-def _is_last_of_bucket(key_names: list[str], view_columns: list[str]) -> Column:
-    """Whether this row is the last of its (keys, bucket) group, whose running `last` of each view is
-    then the bucket's last row of that view. Same partitioning and ordering as the running `last`, so
-    Spark computes both in one sorted pass."""
-    ordered = Window.partitionBy(*key_names, _BUCKET).orderBy(*_order(view_columns))
-    return F.lead(F.lit(1)).over(ordered).isNull().alias(_IS_LAST)
-
-
 def _summary(view_column: str) -> str:
     return f"{view_column}_bucket_last"
 
@@ -339,25 +337,17 @@ def select_entity_rows(
     view_columns: list[str],
     view_types: list[T.StructType],
     bucket_seconds: int | None,
-    hot: Column,
+    hot: Column | None,
 ) -> DataFrame:
-    ts = F.unix_micros(F.col(timestamp_column))
-    has_null_key = _any_null([F.col(n) for n in key_names])
-    # A null key matches nothing: such rows get a bucket no feature row has (buckets of feature
-    # rows are >= 0 or the key is non-null) and are spread over many so they never form one hot group.
-    null_key_bucket = -1 - F.pmod(F.hash(F.col(_ENTITY), F.col(_TS)), F.lit(_NULL_KEY_SPREAD)).cast("long")
-    return (
-        entity_df.select(
-            *[F.col(k).alias(n) for k, n in zip(join_keys, key_names, strict=True)],
-            ts.alias(_TS),
-            F.struct(*[F.col(c) for c in carried_along]).alias(_ENTITY),
-        )
-        .withColumn(
-            _BUCKET, F.when(has_null_key, null_key_bucket).otherwise(_bucket_of(F.col(_TS), bucket_seconds, hot))
-        )
-        .withColumn(_KIND, F.lit(ENTITY_ROW))
-        .select(*key_names, _BUCKET, _TS, _KIND, *_null_views(view_columns, view_types), _ENTITY)
+    """Entity rows whose keys and instant are all set, in the union's schema."""
+    micros = F.unix_micros(F.col(timestamp_column))
+    rows = entity_df.select(
+        *[F.col(k).alias(n) for k, n in zip(join_keys, key_names, strict=True)],
+        _ordering_instant(micros, ENTITY_ROW).alias(_AT),
+        *_null_views(view_columns, view_types),
+        F.struct(*[F.col(c) for c in carried_along]).alias(_ENTITY),
     )
+    return _with_bucket(rows, micros_of=_instant(), bucket_seconds=bucket_seconds, hot=hot)
 
 
 def select_feature_rows(
@@ -371,46 +361,53 @@ def select_feature_rows(
     own_column: str,
     entity_type: T.StructType,
     bucket_seconds: int | None,
-    hot: Column,
+    hot: Column | None,
 ) -> DataFrame:
     keys = [F.col(k) for k in view.source_join_keys]
-    ts = F.unix_micros(F.col(view.timestamp_field))
     is_joinable = ~_any_null(keys) & F.col(view.timestamp_field).isNotNull()
     views = [
         _view_struct(view).alias(c) if c == own_column else F.lit(None).cast(t).alias(c)
         for c, t in zip(view_columns, view_types, strict=True)
     ]
-    # `hot` reads the key columns under their join names, so the bucket is added once they exist.
-    return (
-        source.filter(is_joinable)
-        .select(
-            *[k.cast(t).alias(n) for k, t, n in zip(keys, key_types, key_names, strict=True)],
-            ts.alias(_TS),
-            F.lit(FEATURE_ROW).alias(_KIND),
-            *views,
-            F.lit(None).cast(entity_type).alias(_ENTITY),
-        )
-        .withColumn(_BUCKET, _bucket_of(F.col(_TS), bucket_seconds, hot))
-        .select(*key_names, _BUCKET, _TS, _KIND, *view_columns, _ENTITY)
+    rows = source.filter(is_joinable).select(
+        *[k.cast(t).alias(n) for k, t, n in zip(keys, key_types, key_names, strict=True)],
+        _ordering_instant(F.unix_micros(F.col(view.timestamp_field)), FEATURE_ROW).alias(_AT),
+        *views,
+        F.lit(None).cast(entity_type).alias(_ENTITY),
     )
+    return _with_bucket(rows, micros_of=_instant(), bucket_seconds=bucket_seconds, hot=hot)
+
+
+def _ordering_instant(micros: Column, kind: int) -> Column:
+    return micros * 2 + kind
+
+
+def _instant() -> Column:
+    """The row's instant in micros, back from `_AT` (an arithmetic shift floors, also before 1970)."""
+    return F.shiftright(F.col(_AT), 1)
+
+
+def _is_entity_row() -> Column:
+    return F.col(_AT).bitwiseAND(F.lit(1)) == ENTITY_ROW
+
+
+def _with_bucket(rows: DataFrame, *, micros_of: Column, bucket_seconds: int | None, hot: Column | None) -> DataFrame:
+    """Add the time bucket (only when the group has buckets; `hot` reads the key columns, so it is
+    applied once they exist under their join names)."""
+    if not bucket_seconds or hot is None:
+        return rows
+    bucket = F.floor(micros_of / F.lit(bucket_seconds * MICROS_PER_SECOND)).cast("long")
+    return rows.withColumn(_BUCKET, F.when(hot, bucket).otherwise(F.lit(0).cast("long")))
 
 
 def _order(view_columns: list[str]) -> list[Column]:
-    return [F.col(_TS).asc_nulls_first(), F.col(_KIND).asc(), *[F.col(c).asc_nulls_first() for c in view_columns]]
-
-
-def _latest_before(key_names: list[str], view_columns: list[str]) -> WindowSpec:
-    return (
-        Window.partitionBy(*key_names, _BUCKET)
-        .orderBy(*_order(view_columns))
-        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    )
+    return [F.col(_AT).asc(), *[F.col(c).asc_nulls_first() for c in view_columns]]
 
 
 def _within_ttl(carried: Column, view: ViewJoin) -> Column:
     if not view.ttl_seconds:
         return carried
-    is_fresh = carried.getField(EVENT_MICROS) >= F.col(_TS) - F.lit(view.ttl_seconds * MICROS_PER_SECOND)
+    is_fresh = carried.getField(EVENT_MICROS) >= _instant() - F.lit(view.ttl_seconds * MICROS_PER_SECOND)
     return F.when(is_fresh, carried)
 
 
@@ -433,13 +430,6 @@ def _view_struct_type(view: ViewJoin) -> T.StructType:
 
 def _null_views(view_columns: list[str], view_types: list[T.StructType]) -> list[Column]:
     return [F.lit(None).cast(t).alias(c) for c, t in zip(view_columns, view_types, strict=True)]
-
-
-def _bucket_of(ts_micros: Column, bucket_seconds: int | None, hot: Column) -> Column:
-    if not bucket_seconds:
-        return F.lit(0).cast("long")
-    bucket = F.floor(ts_micros / F.lit(bucket_seconds * MICROS_PER_SECOND)).cast("long")
-    return F.when(hot, bucket).otherwise(F.lit(0).cast("long"))
 
 
 def _any_null(columns: list[Column]) -> Column:
