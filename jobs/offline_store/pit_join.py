@@ -47,8 +47,9 @@ key there is no second pass.
 
 ## Cost at 1 TB (e.g. 1 TB of feature rows, 100 GB of entity rows, 2000 shuffle partitions)
 
-- Shuffle: per join-key group, one shuffle of the projected rows only (keys, two longs, the feature
-  values as one struct, the entity row as one struct), about the decoded size of the columns read
+- Shuffle: per join-key group, one shuffle of the projected rows only (keys, one ordering long, the
+  feature values as one struct, the rest of the entity row as one struct; a bucket long when some
+  key is hot), about the decoded size of the columns read
   (roughly 1.1 TB for the group holding the biggest view; shuffle blocks are lz4-compressed). When
   some keys are hot, a second shuffle of only their entity rows plus one row per (hot key, bucket).
   Before the join, the sample reads the key columns once and aggregates ~100 rows per hot key.
