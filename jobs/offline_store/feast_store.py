@@ -14,7 +14,8 @@ jobs.session, so Delta works; the config's `spark_conf` is filled from the same 
 Feast's own source validation in `feast apply` gets a Delta-capable session too.
 
 `get_historical_features(...).to_df()` collects the result (for small training sets);
-`.to_spark_df()` returns the lazy Spark DataFrame for big ones; nothing is collected otherwise.
+`.to_spark_df()` returns the lazy Spark DataFrame for big ones; nothing is collected otherwise (the
+join's hot-key sample brings only the hot keys themselves to the driver).
 """
 
 from __future__ import annotations

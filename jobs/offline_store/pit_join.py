@@ -123,7 +123,8 @@ def build_point_in_time_join(
     """Entity rows in their columns, followed by every view's output columns in the given order.
 
     With `bucket_seconds`, keys holding at least `hot_key_rows` rows are split into time buckets of
-    that length (every key when `hot_key_rows` is 0).
+    that length (every key when `hot_key_rows` is 0). Finding them is the one Spark job this function
+    runs (a sample of the key columns; only the hot keys reach the driver); the join stays lazy.
     """
     joined = entity_df
     for join_keys, group in group_by_join_keys(views):
