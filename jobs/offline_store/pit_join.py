@@ -28,7 +28,7 @@ does not grow with rows per key times entity rows per key, and no row is multipl
 ## Hot keys and long TTLs (time buckets)
 
 With `bucket_seconds` set, a hot key is partitioned by `(keys, floor(ts / bucket))`, so one key with
-millions of rows is spread over as many tasks as it has buckets; every other key stays in bucket 0.
+millions of rows is spread over as many tasks as it has buckets; every other key has no bucket.
 Hot keys are those with at least `hot_key_rows` feature rows (over the group's views), found before
 the join from a Bernoulli sample of the sources' key columns that expects about a hundred rows of
 such a key (one scan of the key columns, a tiny aggregate, at most `MAX_HOT_KEYS` keys collected to
@@ -128,16 +128,16 @@ def build_point_in_time_join(
     """
     joined = entity_df
     for join_keys, group in group_by_join_keys(views):
-        hot = None
+        is_hot = None
         if bucket_seconds:
-            hot = _hot_key_test(entity_df, group, join_keys=join_keys, hot_key_rows=hot_key_rows)
+            is_hot = _hot_key_test(entity_df, group, join_keys=join_keys, hot_key_rows=hot_key_rows)
         joined = joined.transform(
             with_group_features,
             views=group,
             join_keys=join_keys,
             timestamp_column=timestamp_column,
-            bucket_seconds=bucket_seconds if hot is not None else None,
-            is_hot=hot,
+            bucket_seconds=bucket_seconds,
+            is_hot=is_hot,
         )
     outputs = [c for view in views for c in view.output_columns]
     return joined.select(*entity_df.columns, *outputs)
@@ -161,9 +161,9 @@ def with_group_features(
 ) -> DataFrame:
     """Add the output columns of `views`, which all join on `join_keys`, to every entity row.
 
-    With `bucket_seconds`, the keys `is_hot` accepts (all keys when it is None) get time buckets.
+    The keys `is_hot` accepts get time buckets of `bucket_seconds`; with no `is_hot`, no key does.
     """
-    key_names = [f"_pit_key{i}" for i in range(len(join_keys))]
+    key_names = _key_names(join_keys)
     key_types = [entity_df.schema[k].dataType for k in join_keys]
     view_columns = [f"_pit_view{i}" for i in range(len(views))]
     view_types = [_view_struct_type(view) for view in views]
@@ -172,8 +172,10 @@ def with_group_features(
     dropped = {*join_keys, *([timestamp_column] if ts_is_kept else [])}
     carried_along = [f for f in entity_df.schema.fields if f.name not in dropped]
     entity_type = T.StructType([T.StructField(f.name, f.dataType, True) for f in carried_along])
-    hot = (is_hot or _every_key)([F.col(n) for n in key_names]) if bucket_seconds else None
-    partition = [*key_names, *([_BUCKET] if bucket_seconds else [])]
+    if not bucket_seconds:
+        is_hot = None
+    hot = is_hot([F.col(n) for n in key_names]) if is_hot else None
+    partition = [*key_names, *([_BUCKET] if hot is not None else [])]
 
     # A null key or instant matches nothing: those entity rows skip the join (and its shuffle).
     can_match = ~_any_null([F.col(k) for k in join_keys]) & F.col(timestamp_column).isNotNull()
@@ -218,10 +220,10 @@ def with_group_features(
         _AT,
         *[F.last(c, ignorenulls=True).over(latest).alias(c) for c in view_columns],
         # the last row of its (keys, bucket) group: same partitioning and order, so the same pass
-        *([F.lead(F.lit(1)).over(sorted_by_time).isNull().alias(_IS_LAST)] if bucket_seconds else []),
+        *([F.lead(F.lit(1)).over(sorted_by_time).isNull().alias(_IS_LAST)] if hot is not None else []),
     )
     if hot is not None:
-        carried = carried.transform(with_earlier_buckets, key_names=key_names, view_columns=view_columns, hot=hot)
+        carried = carried.transform(with_earlier_buckets, key_names=key_names, view_columns=view_columns)
     carried = carried.filter(_is_entity_row())
 
     def entity_column(name: str) -> Column:
@@ -242,17 +244,16 @@ def with_group_features(
     return matched.unionByName(unmatched)
 
 
-def with_earlier_buckets(
-    carried: DataFrame, *, key_names: list[str], view_columns: list[str], hot: Column
-) -> DataFrame:
+def with_earlier_buckets(carried: DataFrame, *, key_names: list[str], view_columns: list[str]) -> DataFrame:
     """Fill hot keys' entity rows that found no row in their own bucket from earlier buckets' last rows.
 
     Input: entity rows with their in-bucket values, and the last row of every (keys, bucket) group,
     which carries that bucket's last row of each view (a bucket's last row can be an entity row too).
-    Other keys kept all their rows in bucket 0 and pass through. One shuffle by key of just the hot
+    Other keys have no bucket (null) and pass through. One shuffle by key of just the hot
     keys' entity rows and summaries; a RANGE frame ending at `bucket - 1` gives each entity row the
     summary of the latest earlier bucket, whatever the order of rows inside a bucket.
     """
+    hot = F.col(_BUCKET).isNotNull()
     hot_rows = carried.filter(hot & (_is_entity_row() | F.col(_IS_LAST))).select(
         *key_names,
         _BUCKET,
@@ -290,15 +291,9 @@ def _hot_key_test(
     if not hot_key_rows:
         return _every_key
     key_types = [entity_df.schema[k].dataType for k in join_keys]
-    names = [f"_pit_key{i}" for i in range(len(join_keys))]
+    names = _key_names(join_keys)
     key_rows = functools.reduce(
-        DataFrame.unionByName,
-        [
-            view.source.select(
-                *[F.col(k).cast(t).alias(n) for k, t, n in zip(view.source_join_keys, key_types, names, strict=True)]
-            )
-            for view in views
-        ],
+        DataFrame.unionByName, [view.source.select(*_source_keys(view, key_types, names)) for view in views]
     )
     hot_keys = find_hot_keys(key_rows.filter(~_any_null([F.col(n) for n in names])), hot_key_rows=hot_key_rows)
     if not hot_keys:
@@ -365,14 +360,13 @@ def select_feature_rows(
     bucket_seconds: int | None,
     hot: Column | None,
 ) -> DataFrame:
-    keys = [F.col(k) for k in view.source_join_keys]
-    is_joinable = ~_any_null(keys) & F.col(view.timestamp_field).isNotNull()
+    is_joinable = ~_any_null([F.col(k) for k in view.source_join_keys]) & F.col(view.timestamp_field).isNotNull()
     views = [
         _view_struct(view).alias(c) if c == own_column else F.lit(None).cast(t).alias(c)
         for c, t in zip(view_columns, view_types, strict=True)
     ]
     rows = source.filter(is_joinable).select(
-        *[k.cast(t).alias(n) for k, t, n in zip(keys, key_types, key_names, strict=True)],
+        *_source_keys(view, key_types, key_names),
         _ordering_instant(F.unix_micros(F.col(view.timestamp_field)), FEATURE_ROW).alias(_AT),
         *views,
         F.lit(None).cast(entity_type).alias(_ENTITY),
@@ -394,12 +388,21 @@ def _is_entity_row() -> Column:
 
 
 def _with_bucket(rows: DataFrame, *, micros_of: Column, bucket_seconds: int | None, hot: Column | None) -> DataFrame:
-    """Add the time bucket (only when the group has buckets; `hot` reads the key columns, so it is
-    applied once they exist under their join names)."""
+    """Add the time bucket of hot keys' rows, null for the other keys (only when the group has
+    buckets; `hot` reads the key columns, so it is applied once they exist under their join names)."""
     if not bucket_seconds or hot is None:
         return rows
     bucket = F.floor(micros_of / F.lit(bucket_seconds * MICROS_PER_SECOND)).cast("long")
-    return rows.withColumn(_BUCKET, F.when(hot, bucket).otherwise(F.lit(0).cast("long")))
+    return rows.withColumn(_BUCKET, F.when(hot, bucket))
+
+
+def _key_names(join_keys: Sequence[str]) -> list[str]:
+    return [f"_pit_key{i}" for i in range(len(join_keys))]
+
+
+def _source_keys(view: ViewJoin, key_types: list[T.DataType], key_names: list[str]) -> list[Column]:
+    """The view's join keys under the union's names, cast to the entity side's types."""
+    return [F.col(k).cast(t).alias(n) for k, t, n in zip(view.source_join_keys, key_types, key_names, strict=True)]
 
 
 def _order(view_columns: list[str]) -> list[Column]:
