@@ -12,9 +12,17 @@ from collections import Counter
 
 import pandas as pd
 import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.offline_store.pit_join import ViewJoin, build_point_in_time_join, find_hot_keys
+from jobs.offline_store.pit_join import (
+    ViewJoin,
+    build_point_in_time_join,
+    entity_time_range,
+    find_hot_keys,
+    within_reach,
+)
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 STEP = dt.timedelta(minutes=30)
@@ -348,3 +356,86 @@ def test_entity_frame_without_matching_rows_keeps_every_row(spark):
     entities = [{"row_id": 1, "user_id": None, "a": None, "b": None, "event_timestamp": at(1)}] * 3
     got = run_join(spark, entities, [feature(0, None, 1, user=None)], [])
     assert as_rows(got) == Counter({(1, None, None, None, at(1), None, None, None, None): 3})
+
+
+# ---------------------------------------------------------------------------------------------
+# Feature rows out of the entity rows' reach are not read
+
+
+def files_read(df) -> int:
+    """Files the executed plan's file scans read (after Delta's data skipping), from their metrics."""
+
+    def scans(node):
+        kind = node.getClass().getSimpleName()
+        if kind == "AdaptiveSparkPlanExec":
+            return scans(node.executedPlan())
+        if kind.endswith("QueryStageExec"):
+            return scans(node.plan())
+        if node.metrics().contains("numFiles"):
+            return [node.metrics().apply("numFiles").value()]
+        children = node.children()
+        return [n for i in range(children.size()) for n in scans(children.apply(i))]
+
+    return sum(scans(df._jdf.queryExecution().executedPlan()))
+
+
+def test_within_reach_keeps_rows_from_earliest_t_less_ttl_to_latest_t(spark):
+    micro = dt.timedelta(microseconds=1)
+    earliest, latest = at(10), at(20)
+    ttl = dt.timedelta(seconds=TTL_USER)
+    instants = [earliest - ttl - micro, earliest - ttl, at(15), latest, latest + micro]
+    user_df = spark.createDataFrame([("u1", t, None, 1, 1.0) for t in instants], USER_SCHEMA)
+    entity_df = spark.createDataFrame([(1, "u1", None, None, earliest), (2, "u1", None, None, latest)], ENTITY_SCHEMA)
+    with_ttl, no_ttl = view_joins(user_df, user_df)[:2]
+
+    time_range = entity_time_range(entity_df, "event_timestamp")
+
+    kept = spark.createDataFrame([("u1", t, None, 1, 1.0) for t in instants[1:4]], USER_SCHEMA)
+    assert_df_equality(within_reach(user_df, with_ttl, time_range), kept, ignore_row_order=True)
+    kept_without_lower_bound = spark.createDataFrame([("u1", t, None, 1, 1.0) for t in instants[:4]], USER_SCHEMA)
+    assert_df_equality(within_reach(user_df, no_ttl, time_range), kept_without_lower_bound, ignore_row_order=True)
+
+
+def test_entity_rows_without_an_instant_reach_no_feature_row(spark):
+    entity_df = spark.createDataFrame([(1, "u1", None, None, None)], ENTITY_SCHEMA)
+    user_df = spark.createDataFrame([("u1", at(0), None, 1, 1.0)], USER_SCHEMA)
+    assert entity_time_range(entity_df, "event_timestamp") is None
+    assert within_reach(user_df, view_joins(user_df, user_df)[0], None).count() == 0
+
+
+def test_a_narrow_label_range_reads_only_the_delta_files_in_reach(spark, tmp_path):
+    """Feature rows over 60 days, one file per day; labels over days 50-51 with a 2-day TTL.
+    The answer matches the oracle and the scan reads 4 of the 60 files (days 48-51)."""
+    day = dt.timedelta(days=1)
+    user_rows = [
+        {"user_id": f"u{k}", "event": T0 + d * day, "created": None, "count": d, "amount": float(k)}
+        for d in range(60)
+        for k in range(3)
+    ]
+    rows = [(r["user_id"], r["event"], r["created"], r["count"], r["amount"]) for r in user_rows]
+    path = str(tmp_path / "user_features")
+    (
+        spark.createDataFrame(rows, USER_SCHEMA)
+        .coalesce(1)
+        .withColumn("day", F.to_date("event_timestamp"))
+        .write.format("delta")
+        .partitionBy("day")
+        .save(path)
+    )
+    rng = random.Random(3)
+    entities = [
+        {"row_id": i, "user_id": f"u{rng.randint(0, 3)}", "a": None, "b": None,
+         "event_timestamp": T0 + 50 * day + rng.randint(0, 47) * STEP}
+        for i in range(40)
+    ]  # fmt: skip
+    entities[0]["event_timestamp"], entities[1]["event_timestamp"] = T0 + 50 * day, T0 + 51 * day
+    entity_df, _, _ = frames(spark, entities, [], [])
+    ttl = 2 * 86_400
+    view = view_joins(spark.read.format("delta").load(path).drop("day"), None, user_ttl=ttl)[0]
+
+    got = build_point_in_time_join(entity_df, [view], timestamp_column="event_timestamp")
+
+    want = oracle(entities, [{"keys": ["user_id"], "source_keys": ["user_id"], "rows": user_rows,
+                              "features": ["count", "amount"], "ttl": ttl}])  # fmt: skip
+    assert as_rows(got) == Counter(want)
+    assert files_read(got) == 4

@@ -47,6 +47,10 @@ key there is no second pass.
 
 ## Cost at 1 TB (e.g. 1 TB of feature rows, 100 GB of entity rows, 2000 shuffle partitions)
 
+- Reading: only feature rows within reach of some entity row, `[earliest t - TTL, latest t]`
+  (unbounded below without a TTL), filtered on the timestamp column so Delta skips the files
+  outside it. Labels of one quarter against three years of daily snapshots read about a twelfth of
+  the feature table. The bounds cost one aggregate over the entity rows' timestamp column.
 - Shuffle: per join-key group, one shuffle of the projected rows only (keys, one ordering long, the
   feature values as one struct, the rest of the entity row as one struct; a bucket long when some
   key is hot), about the decoded size of the columns read
@@ -123,9 +127,12 @@ def build_point_in_time_join(
     """Entity rows in their columns, followed by every view's output columns in the given order.
 
     With `bucket_seconds`, keys holding at least `hot_key_rows` rows are split into time buckets of
-    that length (every key when `hot_key_rows` is 0). Finding them is the one Spark job this function
-    runs (a sample of the key columns; only the hot keys reach the driver); the join stays lazy.
+    that length (every key when `hot_key_rows` is 0). This function runs two small Spark jobs: the
+    entity rows' earliest and latest instant (feature rows out of their reach are not read), and,
+    with buckets, a sample of the key columns (only the hot keys reach the driver). The join stays lazy.
     """
+    time_range = entity_time_range(entity_df, timestamp_column)
+    views = [dataclasses.replace(view, source=within_reach(view.source, view, time_range)) for view in views]
     joined = entity_df
     for join_keys, group in group_by_join_keys(views):
         is_hot = None
@@ -141,6 +148,32 @@ def build_point_in_time_join(
         )
     outputs = [c for view in views for c in view.output_columns]
     return joined.select(*entity_df.columns, *outputs)
+
+
+def entity_time_range(entity_df: DataFrame, timestamp_column: str) -> tuple[int, int] | None:
+    """The earliest and latest entity instant in micros (one aggregate over one column), or None
+    when no entity row has an instant."""
+    micros = F.unix_micros(F.col(timestamp_column))
+    bounds = entity_df.agg(F.min(micros).alias("low"), F.max(micros).alias("high")).first()
+    if bounds is None or bounds["low"] is None:
+        return None
+    return bounds["low"], bounds["high"]
+
+
+def within_reach(source: DataFrame, view: ViewJoin, time_range: tuple[int, int] | None) -> DataFrame:
+    """The view's rows that some entity row in `time_range` can pick: at or before the latest
+    instant and, with a TTL, at or after the earliest instant less the TTL. Dropping the others
+    cannot change a result (a later row is never picked, an older one is always out of TTL), and the
+    filter is on the timestamp column itself, so Delta skips the files and partitions out of reach:
+    a training set over a quarter of labels reads a quarter (plus the TTL) of years of features."""
+    if time_range is None:
+        return source.filter(F.lit(False))
+    low, high = time_range
+    event_time = F.col(view.timestamp_field)
+    reachable = event_time <= F.timestamp_micros(F.lit(high))
+    if view.ttl_seconds:
+        reachable &= event_time >= F.timestamp_micros(F.lit(low - view.ttl_seconds * MICROS_PER_SECOND))
+    return source.filter(reachable)
 
 
 def group_by_join_keys(views: Sequence[ViewJoin]) -> list[tuple[tuple[str, ...], list[ViewJoin]]]:
