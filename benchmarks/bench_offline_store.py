@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/bench_offline_store.py --memory 1g --sizes 20000000:2000000 --only ours
     .venv/bin/python benchmarks/bench_offline_store.py --shape snapshots --ttl-days 30 --hot-key none \
         --sizes 1000000:200000,4000000:1000000,20000000:2000000 --feast-sizes 3   # the feature tables' shape
+    .venv/bin/python benchmarks/bench_offline_store.py --shape snapshots --ttl-days 30 --hot-key none \
+        --entity-days 7 --sizes 20000000:2000000 --feast-sizes 1   # labels of the last week only
 
 One Spark session (local[2], conf/local.yaml settings) per invocation. Inputs are generated with
 Spark (spark.range + hash-based columns) and written to Delta under benchmarks/out/ first; every
@@ -14,7 +16,8 @@ jobs write them, one row per key and day at midnight (`--shape snapshots`); enti
 random instants of the same days.
 
 - floor: read the same inputs, union entity and feature rows on the key, one repartition by key and a
-  sort by (key, time): the least any exact PIT join without a join must do.
+  sort by (key, time): the least any exact PIT join without a join must do. With --entity-days the
+  floor is handed the time range within the entity rows' reach and reads only those feature rows.
 - ours: jobs.offline_store.pit_join with the job's defaults (30-day buckets for keys holding at
   least 1M rows, found by a sample); with --no-bucket-sizes also without buckets and with every key
   bucketed (the design before hot keys were sampled).
@@ -70,27 +73,30 @@ def generate(
     hot: bool,
     rows_per_key: int = ROWS_PER_KEY,
     shape: str = "instants",
+    entity_days: int = DAYS,
 ) -> tuple[str, str]:
     """Delta tables of feature rows and entity rows (written once per size and shape).
 
     Shape `instants`: `rows_per_key` feature rows per key at random instants. Shape `snapshots`: what
-    the feature jobs write, one row per key and day at midnight (n_features / DAYS keys).
+    the feature jobs write, one row per key and day at midnight (n_features / DAYS keys). Entity rows
+    are at random instants of the last `entity_days` days.
     """
     tag = f"{'hot' if hot else 'uniform'}_{n_features}_{n_entities}"
     tag += f"_{rows_per_key}_per_key" if rows_per_key != ROWS_PER_KEY else ""
     tag += "_snapshots" if shape == "snapshots" else ""
-    features_path, entities_path = str(OUT / tag / "features"), str(OUT / tag / "entities")
-    if (OUT / tag / "entities" / "_delta_log").exists():
+    entities_dir = "entities" if entity_days == DAYS else f"entities_last_{entity_days}_days"
+    features_path, entities_path = str(OUT / tag / "features"), str(OUT / tag / entities_dir)
+    if (Path(entities_path) / "_delta_log").exists():
         return features_path, entities_path
     keys = max(n_features // (DAYS if shape == "snapshots" else rows_per_key), 1)
-    seconds = DAYS * 86_400
 
     def user(seed: int) -> F.Column:
         name = F.concat(F.lit("user_"), _uniform(seed, keys).cast("string"))
         return F.when(F.lit(hot) & (_uniform(seed + 1, 10) == 0), F.lit("user_hot")).otherwise(name)
 
-    def instant(seed: int) -> F.Column:
-        return F.timestamp_seconds(F.lit(int(START.timestamp())) + _uniform(seed, seconds))
+    def instant(seed: int, days: int = DAYS) -> F.Column:
+        first = int(START.timestamp()) + (DAYS - days) * 86_400
+        return F.timestamp_seconds(F.lit(first) + _uniform(seed, days * 86_400))
 
     def feature_key_and_instant() -> tuple[F.Column, F.Column]:
         if shape == "instants":
@@ -108,18 +114,25 @@ def generate(
         (_uniform(6, 100_000) / 10).cast("float").alias(FEATURES[2]),
     )
     entities = spark.range(n_entities).select(
-        user(11).alias("user_id"), instant(13).alias("event_timestamp"), _uniform(14, 2).cast("int").alias("label")
+        user(11).alias("user_id"),
+        instant(13, entity_days).alias("event_timestamp"),
+        _uniform(14, 2).cast("int").alias("label"),
     )
-    features.write.format("delta").mode("overwrite").save(features_path)
+    if not (Path(features_path) / "_delta_log").exists():
+        features.write.format("delta").mode("overwrite").save(features_path)
     entities.write.format("delta").mode("overwrite").save(entities_path)
     return features_path, entities_path
 
 
-def floor(spark: SparkSession, features_path: str, entities_path: str) -> DataFrame:
-    features = (
-        spark.read.format("delta")
-        .load(features_path)
-        .select("user_id", "event_timestamp", F.struct(*FEATURES).alias("v"), F.lit(None).cast("int").alias("label"))
+def floor(
+    spark: SparkSession, features_path: str, entities_path: str, reach: tuple[dt.datetime, dt.datetime] | None = None
+) -> DataFrame:
+    """`reach`: the feature rows' time range the entity rows can reach, given (not computed) to the floor."""
+    features = spark.read.format("delta").load(features_path)
+    if reach is not None:
+        features = features.filter(F.col("event_timestamp").between(*reach))
+    features = features.select(
+        "user_id", "event_timestamp", F.struct(*FEATURES).alias("v"), F.lit(None).cast("int").alias("label")
     )
     entities = (
         spark.read.format("delta")
@@ -249,11 +262,21 @@ def main() -> None:
     )
     parser.add_argument("--ttl-days", type=int, default=TTL_DAYS, help="the view's TTL (merchant view: 30)")
     parser.add_argument("--repeats", type=int, default=1, help="runs of floor and ours per size (ratios: best of each)")
+    parser.add_argument(
+        "--entity-days",
+        type=int,
+        default=DAYS,
+        help=f"entity rows fall in the last N of the {DAYS} feature days (a narrow label range; the floor "
+        "then reads only the feature rows within reach)",
+    )
     args = parser.parse_args()
     spark = session(args.memory)
     spark.sparkContext.setLogLevel("ERROR")
     sizes = [tuple(int(x) for x in s.split(":")) for s in args.sizes.split(",")]
     ttl = args.ttl_days
+    reach = None
+    if args.entity_days < DAYS:
+        reach = (START + dt.timedelta(days=DAYS - args.entity_days - ttl), START + dt.timedelta(days=DAYS))
     results = []
 
     def record(**row):
@@ -266,18 +289,25 @@ def main() -> None:
     timed(spark, partial(floor, spark, *warm))
     for i, (n_features, n_entities) in enumerate(sizes):
         features_path, entities_path = generate(
-            spark, n_features, n_entities, hot=False, rows_per_key=args.rows_per_key, shape=args.shape
+            spark,
+            n_features,
+            n_entities,
+            hot=False,
+            rows_per_key=args.rows_per_key,
+            shape=args.shape,
+            entity_days=args.entity_days,
         )
         size = {
             "feature_rows": n_features,
             "entity_rows": n_entities,
             "shape": args.shape,
             "ttl_days": args.ttl_days,
+            "entity_days": args.entity_days,
             **({"rows_per_key": args.rows_per_key} if args.shape == "instants" else {}),
         }
         for repeat in range(args.repeats):
             if args.only == "all":
-                seconds = timed(spark, partial(floor, spark, features_path, entities_path))
+                seconds = timed(spark, partial(floor, spark, features_path, entities_path, reach))
                 record(run="floor", **size, repeat=repeat, seconds=seconds)
             seconds = timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=30, ttl_days=ttl))
             record(run="ours", **size, repeat=repeat, seconds=seconds)
