@@ -153,8 +153,12 @@ def build_point_in_time_join(
 def entity_time_range(entity_df: DataFrame, timestamp_column: str) -> tuple[int, int] | None:
     """The earliest and latest entity instant in micros (one aggregate over one column), or None
     when no entity row has an instant."""
-    micros = F.unix_micros(F.col(timestamp_column))
-    bounds = entity_df.agg(F.min(micros).alias("low"), F.max(micros).alias("high")).first()
+    instant = F.col(timestamp_column)
+    bounds = (
+        entity_df.agg(F.min(instant).alias("low"), F.max(instant).alias("high"))
+        .select(F.unix_micros("low").alias("low"), F.unix_micros("high").alias("high"))
+        .first()
+    )
     if bounds is None or bounds["low"] is None:
         return None
     return bounds["low"], bounds["high"]
