@@ -167,9 +167,8 @@ def entity_time_range(entity_df: DataFrame, timestamp_column: str) -> tuple[int,
 def within_reach(source: DataFrame, view: ViewJoin, time_range: tuple[int, int] | None) -> DataFrame:
     """The view's rows that some entity row in `time_range` can pick: at or before the latest
     instant and, with a TTL, at or after the earliest instant less the TTL. Dropping the others
-    cannot change a result (a later row is never picked, an older one is always out of TTL), and the
-    filter is on the timestamp column itself, so Delta skips the files and partitions out of reach:
-    a training set over a quarter of labels reads a quarter (plus the TTL) of years of features."""
+    cannot change a result (a later row is never picked, an older one is always out of TTL). The
+    filter is on the timestamp column itself, so Delta's file statistics can skip what is out of reach."""
     if time_range is None:
         return source.filter(F.lit(False))
     low, high = time_range
