@@ -133,10 +133,17 @@ def main() -> int:
         action="store_true",
         help="time the job with write-audit-publish on (bench_validation.py measures that cost on its own)",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a conf/local.yaml setting, as the jobs' --set does (repeatable)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
-    base = load_config(env="local", overrides=["spark.conf.spark.ui.showConsoleProgress=false"])
+    base = load_config(env="local", overrides=["spark.conf.spark.ui.showConsoleProgress=false", *args.set])
     spark = build_session(base.spark)
     spark.sparkContext.setLogLevel("ERROR")
     report: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv), "sizes": []}
