@@ -19,8 +19,8 @@ from pyspark.sql import types as T
 from jobs.offline_store.pit_join import (
     ViewJoin,
     build_point_in_time_join,
-    entity_time_range,
     find_hot_keys,
+    summarize_entities,
     within_reach,
 )
 
@@ -362,21 +362,34 @@ def test_entity_frame_without_matching_rows_keeps_every_row(spark):
 # Feature rows out of the entity rows' reach are not read
 
 
-def files_read(df) -> int:
-    """Files the executed plan's file scans read (after Delta's data skipping), from their metrics."""
+def executed_nodes(df) -> list:
+    """Every node of the executed (final adaptive) plan, query stages opened."""
 
-    def scans(node):
+    def walk(node):
         kind = node.getClass().getSimpleName()
         if kind == "AdaptiveSparkPlanExec":
-            return scans(node.executedPlan())
+            return walk(node.executedPlan())
         if kind.endswith("QueryStageExec"):
-            return scans(node.plan())
-        if node.metrics().contains("numFiles"):
-            return [node.metrics().apply("numFiles").value()]
+            return walk(node.plan())
         children = node.children()
-        return [n for i in range(children.size()) for n in scans(children.apply(i))]
+        return [node, *[n for i in range(children.size()) for n in walk(children.apply(i))]]
 
-    return sum(scans(df._jdf.queryExecution().executedPlan()))
+    return walk(df._jdf.queryExecution().executedPlan())
+
+
+def files_read(df) -> int:
+    """Files the executed plan's file scans read (after Delta's data skipping), from their metrics."""
+    scans = [n for n in executed_nodes(df) if n.metrics().contains("numFiles")]
+    return sum(n.metrics().apply("numFiles").value() for n in scans)
+
+
+def test_each_join_key_group_sorts_and_windows_once_when_no_key_is_null(spark):
+    entities, user_rows, pair_rows = random_case(4)
+    entities = [e for e in entities if None not in (e["user_id"], e["a"], e["b"])]
+    got = run_join(spark, entities, user_rows, pair_rows)
+    assert as_rows(got) == expected(entities, user_rows, pair_rows)
+    windows = [n for n in executed_nodes(got) if n.getClass().getSimpleName() == "WindowExec"]
+    assert len(windows) == 2  # the user_id group and the (a, b) group
 
 
 def test_within_reach_keeps_rows_from_earliest_t_less_ttl_to_latest_t(spark):
@@ -388,7 +401,7 @@ def test_within_reach_keeps_rows_from_earliest_t_less_ttl_to_latest_t(spark):
     entity_df = spark.createDataFrame([(1, "u1", None, None, earliest), (2, "u1", None, None, latest)], ENTITY_SCHEMA)
     with_ttl, no_ttl = view_joins(user_df, user_df)[:2]
 
-    time_range = entity_time_range(entity_df, "event_timestamp")
+    time_range = summarize_entities(entity_df, "event_timestamp").time_range
 
     kept = spark.createDataFrame([("u1", t, None, 1, 1.0) for t in instants[1:4]], USER_SCHEMA)
     assert_df_equality(within_reach(user_df, with_ttl, time_range), kept, ignore_row_order=True)
@@ -399,7 +412,7 @@ def test_within_reach_keeps_rows_from_earliest_t_less_ttl_to_latest_t(spark):
 def test_entity_rows_without_an_instant_reach_no_feature_row(spark):
     entity_df = spark.createDataFrame([(1, "u1", None, None, None)], ENTITY_SCHEMA)
     user_df = spark.createDataFrame([("u1", at(0), None, 1, 1.0)], USER_SCHEMA)
-    assert entity_time_range(entity_df, "event_timestamp") is None
+    assert summarize_entities(entity_df, "event_timestamp").time_range is None
     assert within_reach(user_df, view_joins(user_df, user_df)[0], None).count() == 0
 
 

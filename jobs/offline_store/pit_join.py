@@ -127,12 +127,13 @@ def build_point_in_time_join(
     """Entity rows in their columns, followed by every view's output columns in the given order.
 
     With `bucket_seconds`, keys holding at least `hot_key_rows` rows are split into time buckets of
-    that length (every key when `hot_key_rows` is 0). This function runs two small Spark jobs: the
-    entity rows' earliest and latest instant (feature rows out of their reach are not read), and,
-    with buckets, a sample of the key columns (only the hot keys reach the driver). The join stays lazy.
+    that length (every key when `hot_key_rows` is 0). This function runs two small Spark jobs: one
+    aggregate over the entity rows (their earliest and latest instant, so that feature rows out of
+    reach are not read, and whether any has a null key or instant), and, with buckets, a sample of
+    the key columns (only the hot keys reach the driver). The join stays lazy.
     """
-    time_range = entity_time_range(entity_df, timestamp_column)
-    views = [dataclasses.replace(view, source=within_reach(view.source, view, time_range)) for view in views]
+    entities = summarize_entities(entity_df, timestamp_column, [keys for keys, _ in group_by_join_keys(views)])
+    views = [dataclasses.replace(view, source=within_reach(view.source, view, entities.time_range)) for view in views]
     joined = entity_df
     for join_keys, group in group_by_join_keys(views):
         is_hot = None
@@ -145,23 +146,46 @@ def build_point_in_time_join(
             timestamp_column=timestamp_column,
             bucket_seconds=bucket_seconds,
             is_hot=is_hot,
+            has_unmatchable_rows=join_keys in entities.groups_with_unmatchable_rows,
         )
     outputs = [c for view in views for c in view.output_columns]
     return joined.select(*entity_df.columns, *outputs)
 
 
-def entity_time_range(entity_df: DataFrame, timestamp_column: str) -> tuple[int, int] | None:
-    """The earliest and latest entity instant in micros (one aggregate over one column), or None
-    when no entity row has an instant."""
+@dataclasses.dataclass(frozen=True)
+class EntitySummary:
+    """`time_range`: the earliest and latest entity instant in micros, None when no row has one.
+    `groups_with_unmatchable_rows`: the join-key groups some entity row cannot match (a null key or
+    a null instant); only those groups route such rows around their shuffle."""
+
+    time_range: tuple[int, int] | None
+    groups_with_unmatchable_rows: frozenset[tuple[str, ...]]
+
+
+def summarize_entities(
+    entity_df: DataFrame, timestamp_column: str, key_groups: Sequence[tuple[str, ...]] = ()
+) -> EntitySummary:
+    """One aggregate over the entity rows' instant and key columns."""
     instant = F.col(timestamp_column)
-    bounds = (
-        entity_df.agg(F.min(instant).alias("low"), F.max(instant).alias("high"))
-        .select(F.unix_micros("low").alias("low"), F.unix_micros("high").alias("high"))
+    unmatchable = [
+        F.max((_any_null([F.col(k) for k in keys]) | instant.isNull()).cast("int")).alias(f"unmatchable{i}")
+        for i, keys in enumerate(key_groups)
+    ]
+    row = (
+        entity_df.agg(F.min(instant).alias("low"), F.max(instant).alias("high"), *unmatchable)
+        .select(
+            F.unix_micros("low").alias("low"),
+            F.unix_micros("high").alias("high"),
+            *[f"unmatchable{i}" for i in range(len(key_groups))],
+        )
         .first()
     )
-    if bounds is None or bounds["low"] is None:
-        return None
-    return bounds["low"], bounds["high"]
+    if row is None or row["low"] is None:
+        return EntitySummary(None, frozenset(key_groups))
+    return EntitySummary(
+        (row["low"], row["high"]),
+        frozenset(keys for i, keys in enumerate(key_groups) if row[f"unmatchable{i}"]),
+    )
 
 
 def within_reach(source: DataFrame, view: ViewJoin, time_range: tuple[int, int] | None) -> DataFrame:
@@ -194,10 +218,14 @@ def with_group_features(
     timestamp_column: str,
     bucket_seconds: int | None,
     is_hot: HotKeyTest | None = None,
+    has_unmatchable_rows: bool = True,
 ) -> DataFrame:
     """Add the output columns of `views`, which all join on `join_keys`, to every entity row.
 
     The keys `is_hot` accepts get time buckets of `bucket_seconds`; with no `is_hot`, no key does.
+    With `has_unmatchable_rows`, entity rows with a null key or instant are split off before the
+    shuffle and unioned back with nulls. The split reads `entity_df` twice, so a group after the first
+    would compute the earlier group's join twice: callers that know no such row exists pass False.
     """
     key_names = _key_names(join_keys)
     key_types = [entity_df.schema[k].dataType for k in join_keys]
@@ -215,6 +243,7 @@ def with_group_features(
 
     # A null key or instant matches nothing: those entity rows skip the join (and its shuffle).
     can_match = ~_any_null([F.col(k) for k in join_keys]) & F.col(timestamp_column).isNotNull()
+    matchable = entity_df.filter(can_match) if has_unmatchable_rows else entity_df
     unmatched = entity_df.filter(~can_match).select(
         *entity_df.columns,
         *[
@@ -223,7 +252,7 @@ def with_group_features(
             for out in view.output_columns
         ],
     )
-    unioned = entity_df.filter(can_match).transform(
+    unioned = matchable.transform(
         select_entity_rows,
         join_keys=join_keys,
         key_names=key_names,
@@ -277,7 +306,7 @@ def with_group_features(
             for out in view.output_columns
         ],
     )
-    return matched.unionByName(unmatched)
+    return matched.unionByName(unmatched) if has_unmatchable_rows else matched
 
 
 def with_earlier_buckets(carried: DataFrame, *, key_names: list[str], view_columns: list[str]) -> DataFrame:
