@@ -129,10 +129,12 @@ def generate(
 def floor(
     spark: SparkSession, features_path: str, entities_path: str, reach: tuple[dt.datetime, dt.datetime] | None = None
 ) -> DataFrame:
-    """`reach`: the feature rows' time range the entity rows can reach, given (not computed) to the floor."""
+    """`reach`: (after, until), the feature rows the entity rows can reach, given (not computed) to the
+    floor. It reads strictly after `after`, so never more than the join has to read."""
     features = spark.read.format("delta").load(features_path)
     if reach is not None:
-        features = features.filter(F.col("event_timestamp").between(*reach))
+        after, until = reach
+        features = features.filter((F.col("event_timestamp") > after) & (F.col("event_timestamp") <= until))
     features = features.select(
         "user_id", "event_timestamp", F.struct(*FEATURES).alias("v"), F.lit(None).cast("int").alias("label")
     )
