@@ -392,6 +392,29 @@ def test_each_join_key_group_sorts_and_windows_once_when_no_key_is_null(spark):
     assert len(windows) == 2  # the user_id group and the (a, b) group
 
 
+def test_null_keys_and_instants_in_every_group_still_sort_and_window_once_per_group(spark):
+    entities, user_rows, pair_rows = random_case(5)
+    entities += [
+        {"row_id": 900 + i, "user_id": u, "a": 1, "b": 12, "event_timestamp": None} for i, u in enumerate(["u1", None])
+    ]
+    assert any(e["user_id"] is None for e in entities) and any(e["a"] is None for e in entities)
+    got = run_join(spark, entities, user_rows, pair_rows)
+    assert as_rows(got) == expected(entities, user_rows, pair_rows)
+    windows = [n for n in executed_nodes(got) if n.getClass().getSimpleName() == "WindowExec"]
+    assert len(windows) == 2
+
+
+def test_entity_rows_with_a_map_column_and_a_null_key_keep_their_columns(spark):
+    entity_df = spark.createDataFrame(
+        [(1, None, {"k": 1}, at(2)), (2, "u1", {"k": 2}, at(2))],
+        "row_id long, user_id string, extra map<string,int>, event_timestamp timestamp",
+    )
+    user_df = spark.createDataFrame([("u1", at(1), None, 7, 1.0)], USER_SCHEMA)
+    got = build_point_in_time_join(entity_df, view_joins(user_df, user_df)[:1], timestamp_column="event_timestamp")
+    rows = sorted((r["row_id"], r["user_id"], dict(r["extra"]), r["user_count"]) for r in got.collect())
+    assert rows == [(1, None, {"k": 1}, None), (2, "u1", {"k": 2}, 7)]
+
+
 def test_within_reach_keeps_rows_from_earliest_t_less_ttl_to_latest_t(spark):
     micro = dt.timedelta(microseconds=1)
     earliest, latest = at(10), at(20)

@@ -21,8 +21,10 @@ feature row at exactly `t` sorts before the entity row at `t` (it is included), 
 rows of one instant the one with the greatest created timestamp comes last. A running
 `last(struct, ignorenulls=True)` then carries each view's latest row forward to every entity row;
 the TTL is applied afterwards by comparing the carried row's event time with `t - ttl`. Entity rows
-with a null key or instant match nothing, so they skip the union (and its shuffle) and get nulls;
-feature rows with a null key or event time are dropped. Nothing is joined on the key, so the cost
+with a null key or instant match nothing: when a group has any, it gets one more partition column,
+`spread`, null on every other row and a hash of the row on those, so they travel through the same
+shuffle spread over all tasks (not piled on the null key) and meet no feature row; they get nulls.
+Feature rows with a null key or event time are dropped. Nothing is joined on the key, so the cost
 does not grow with rows per key times entity rows per key, and no row is multiplied.
 
 ## Hot keys and long TTLs (time buckets)
@@ -53,7 +55,7 @@ key there is no second pass.
   the feature table. The bounds cost one aggregate over the entity rows' timestamp column.
 - Shuffle: per join-key group, one shuffle of the projected rows only (keys, one ordering long, the
   feature values as one struct, the rest of the entity row as one struct; a bucket long when some
-  key is hot), about the decoded size of the columns read
+  key is hot, a spread long when some entity row has a null key or instant), about the decoded size of the columns read
   (roughly 1.1 TB for the group holding the biggest view; shuffle blocks are lz4-compressed). When
   some keys are hot, a second shuffle of only their entity rows plus one row per (hot key, bucket).
   Before the join, the sample reads the key columns once and aggregates ~100 rows per hot key.
@@ -88,6 +90,7 @@ ENTITY_ROW = 1
 # so a feature row at exactly t sorts before the entity row at t. A narrower row than two columns.
 _AT = "_pit_at"
 _BUCKET = "_pit_bucket"
+_SPREAD = "_pit_spread"
 _ENTITY = "_pit_entity"
 _IS_LAST = "_pit_is_last"
 EVENT_MICROS = "_pit_event_micros"
@@ -156,7 +159,7 @@ def build_point_in_time_join(
 class EntitySummary:
     """`time_range`: the earliest and latest entity instant in micros, None when no row has one.
     `groups_with_unmatchable_rows`: the join-key groups some entity row cannot match (a null key or
-    a null instant); only those groups route such rows around their shuffle."""
+    a null instant); only those groups carry the `spread` partition column."""
 
     time_range: tuple[int, int] | None
     groups_with_unmatchable_rows: frozenset[tuple[str, ...]]
@@ -223,9 +226,11 @@ def with_group_features(
     """Add the output columns of `views`, which all join on `join_keys`, to every entity row.
 
     The keys `is_hot` accepts get time buckets of `bucket_seconds`; with no `is_hot`, no key does.
-    With `has_unmatchable_rows`, entity rows with a null key or instant are split off before the
-    shuffle and unioned back with nulls. The split reads `entity_df` twice, so a group after the first
-    would compute the earlier group's join twice: callers that know no such row exists pass False.
+    With `has_unmatchable_rows`, entity rows with a null key or instant get a `spread` partition
+    column (a hash of the row; null for every other row), so they share the group's one shuffle
+    without piling into one task and meet no feature row. Callers that know no such row exists pass
+    False and the column is left out. (Splitting those rows off instead would read `entity_df`
+    twice, which for a group after the first is the earlier group's whole join.)
     """
     key_names = _key_names(join_keys)
     key_types = [entity_df.schema[k].dataType for k in join_keys]
@@ -239,20 +244,13 @@ def with_group_features(
     if not bucket_seconds:
         is_hot = None
     hot = is_hot([F.col(n) for n in key_names]) if is_hot else None
-    partition = [*key_names, *([_BUCKET] if hot is not None else [])]
+    spread = None
+    if has_unmatchable_rows:
+        can_match = ~_any_null([F.col(k) for k in join_keys]) & F.col(timestamp_column).isNotNull()
+        spread = F.when(~can_match, F.xxhash64(*[F.col(f.name) for f in entity_df.schema.fields if _is_hashable(f)]))
+    partition = [*key_names, *([_BUCKET] if hot is not None else []), *([_SPREAD] if spread is not None else [])]
 
-    # A null key or instant matches nothing: those entity rows skip the join (and its shuffle).
-    can_match = ~_any_null([F.col(k) for k in join_keys]) & F.col(timestamp_column).isNotNull()
-    matchable = entity_df.filter(can_match) if has_unmatchable_rows else entity_df
-    unmatched = entity_df.filter(~can_match).select(
-        *entity_df.columns,
-        *[
-            F.lit(None).cast(view_type[out].dataType).alias(out)
-            for view, view_type in zip(views, view_types, strict=True)
-            for out in view.output_columns
-        ],
-    )
-    unioned = matchable.transform(
+    unioned = entity_df.transform(
         select_entity_rows,
         join_keys=join_keys,
         key_names=key_names,
@@ -262,6 +260,7 @@ def with_group_features(
         view_types=view_types,
         bucket_seconds=bucket_seconds,
         hot=hot,
+        spread=spread,
     )
     for i, view in enumerate(views):
         feature_rows = view.source.transform(
@@ -275,6 +274,7 @@ def with_group_features(
             entity_type=entity_type,
             bucket_seconds=bucket_seconds,
             hot=hot,
+            spread=F.lit(None).cast(T.LongType()) if spread is not None else None,
         )
         unioned = unioned.unionByName(feature_rows)
     sorted_by_time = Window.partitionBy(*partition).orderBy(*_order(view_columns))
@@ -298,7 +298,7 @@ def with_group_features(
             return F.timestamp_micros(_instant()).alias(name)
         return F.col(_ENTITY).getField(name).alias(name)
 
-    matched = carried.select(
+    return carried.select(
         *[entity_column(c) for c in entity_df.columns],
         *[
             _within_ttl(F.col(column), view).getField(out).alias(out)
@@ -306,7 +306,6 @@ def with_group_features(
             for out in view.output_columns
         ],
     )
-    return matched.unionByName(unmatched) if has_unmatchable_rows else matched
 
 
 def with_earlier_buckets(carried: DataFrame, *, key_names: list[str], view_columns: list[str]) -> DataFrame:
@@ -400,14 +399,16 @@ def select_entity_rows(
     view_types: list[T.StructType],
     bucket_seconds: int | None,
     hot: Column | None,
+    spread: Column | None,
 ) -> DataFrame:
-    """Entity rows whose keys and instant are all set, in the union's schema."""
+    """Entity rows in the union's schema (a null instant gives a null `_AT`)."""
     micros = F.unix_micros(F.col(timestamp_column))
     rows = entity_df.select(
         *[F.col(k).alias(n) for k, n in zip(join_keys, key_names, strict=True)],
         _ordering_instant(micros, ENTITY_ROW).alias(_AT),
         *_null_views(view_columns, view_types),
         F.struct(*[F.col(c) for c in carried_along]).alias(_ENTITY),
+        *([spread.alias(_SPREAD)] if spread is not None else []),
     )
     return _with_bucket(rows, micros_of=_instant(), bucket_seconds=bucket_seconds, hot=hot)
 
@@ -424,6 +425,7 @@ def select_feature_rows(
     entity_type: T.StructType,
     bucket_seconds: int | None,
     hot: Column | None,
+    spread: Column | None,
 ) -> DataFrame:
     is_joinable = ~_any_null([F.col(k) for k in view.source_join_keys]) & F.col(view.timestamp_field).isNotNull()
     views = [
@@ -435,6 +437,7 @@ def select_feature_rows(
         _ordering_instant(F.unix_micros(F.col(view.timestamp_field)), FEATURE_ROW).alias(_AT),
         *views,
         F.lit(None).cast(entity_type).alias(_ENTITY),
+        *([spread.alias(_SPREAD)] if spread is not None else []),
     )
     return _with_bucket(rows, micros_of=_instant(), bucket_seconds=bucket_seconds, hot=hot)
 
@@ -449,7 +452,8 @@ def _instant() -> Column:
 
 
 def _is_entity_row() -> Column:
-    return F.col(_AT).bitwiseAND(F.lit(1)) == ENTITY_ROW
+    # Only an entity row can have a null instant (feature rows without one are dropped).
+    return F.col(_AT).isNull() | (F.col(_AT).bitwiseAND(F.lit(1)) == ENTITY_ROW)
 
 
 def _with_bucket(rows: DataFrame, *, micros_of: Column, bucket_seconds: int | None, hot: Column | None) -> DataFrame:
@@ -500,6 +504,11 @@ def _view_struct_type(view: ViewJoin) -> T.StructType:
 
 def _null_views(view_columns: list[str], view_types: list[T.StructType]) -> list[Column]:
     return [F.lit(None).cast(t).alias(c) for c, t in zip(view_columns, view_types, strict=True)]
+
+
+def _is_hashable(field: T.StructField) -> bool:
+    # Spark's hash functions refuse maps, also nested ones; the key and instant columns are never maps.
+    return "map<" not in field.dataType.simpleString()
 
 
 def _any_null(columns: list[Column]) -> Column:
