@@ -57,8 +57,8 @@ key there is no second pass.
   feature values as one struct, the rest of the entity row as one struct; a bucket long when some
   key is hot, a spread long when some entity row has a null key or instant), about the decoded
   size of the columns read (roughly 1.1 TB for the group holding the biggest view; shuffle blocks
-  are lz4-compressed). When
-  some keys are hot, a second shuffle of only their entity rows plus one row per (hot key, bucket).
+  are lz4-compressed). When some keys are hot, a second shuffle of only their entity rows plus one
+  row per (hot key, bucket).
   Before the join, the sample reads the key columns once and aggregates ~100 rows per hot key.
   No join, no broadcast, no row multiplication.
 - Partitions: `spark.sql.shuffle.partitions` (or AQE's coalesced count): at ~1.1 TB, 2000-4000
