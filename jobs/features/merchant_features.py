@@ -51,13 +51,15 @@ def daily_merchant_partials(transactions: DataFrame, *, window_days: int) -> Dat
             on_day.alias("day"), F.lit(txn).alias("txn"), amount.alias("amount"), F.lit(chargeback_delta).alias("cb")
         )
 
-    events = F.array(
-        event(day, 1, F.col("amount"), 0),
-        F.when(is_chargeback_in_window, event(chargeback_day, 0, no_amount, 1)),
-        F.when(is_chargeback_in_window, event(day + window_days, 0, no_amount, -1)),
+    own_day = event(day, 1, F.col("amount"), 0)
+    chargeback_enters_and_leaves = [event(chargeback_day, 0, no_amount, 1), event(day + window_days, 0, no_amount, -1)]
+    # One or three events chosen by a CASE, not a lambda filter over three: Spark evaluates lambdas
+    # without code generation, and that made this step about twice as slow (benchmarks/RESULTS.md).
+    events = F.when(is_chargeback_in_window, F.array(own_day, *chargeback_enters_and_leaves)).otherwise(
+        F.array(own_day)
     )
     return (
-        transactions.select(KEY, F.explode(F.filter(events, lambda e: e.isNotNull())).alias("e"))
+        transactions.select(KEY, F.explode(events).alias("e"))
         .groupBy(KEY, F.col("e.day").alias(DAY))
         .agg(
             F.sum("e.txn").cast("long").alias("txn_count"),

@@ -89,10 +89,13 @@ def with_periods(rows: DataFrame, *, baseline: DayRange, current: DayRange) -> D
     day = F.col(SNAPSHOT_DATE)
     in_baseline = day.between(F.lit(baseline.start), F.lit(baseline.end))
     in_current = day.between(F.lit(current.start), F.lit(current.end))
-    labels = F.array(F.when(in_baseline, F.lit(BASELINE)), F.when(in_current, F.lit(CURRENT)))
-    return rows.filter(in_baseline | in_current).withColumn(
-        PERIOD, F.explode(F.filter(labels, lambda label: label.isNotNull()))
+    # A CASE rather than a lambda filter over both labels: lambdas are evaluated without code generation.
+    labels = (
+        F.when(in_baseline & in_current, F.array(F.lit(BASELINE), F.lit(CURRENT)))
+        .when(in_baseline, F.array(F.lit(BASELINE)))
+        .otherwise(F.array(F.lit(CURRENT)))
     )
+    return rows.filter(in_baseline | in_current).withColumn(PERIOD, F.explode(labels))
 
 
 def summary_aggregations(features: Sequence[str]) -> list[Column]:
