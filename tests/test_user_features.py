@@ -100,3 +100,16 @@ def test_quiet_row_on_the_first_day_of_the_range(spark):
     assert [(r.snapshot_date, r.transaction_count_7d, r.unique_merchants_7d) for r in got] == [
         (dt.date(2026, 3, 8), 0, 0)
     ]
+
+
+def test_activity_again_exactly_one_window_later_gives_one_row_per_day(spark):
+    # Day d's window empties on d + 7, the day the user is active again: that day is an active
+    # day's own row, not also d's quiet-window row.
+    rows = [("t1", "u1", "m1", 10.0, "2026-03-01 12:00:00"), ("t2", "u1", "m2", 30.0, "2026-03-08 12:00:00")]
+    run_range = DateRange("2026-03-01", "2026-03-20")
+    raw, txns = used(spark, rows, run_range)
+    got = build_user_transaction_features(txns, run_range=run_range).toPandas()
+    assert not got.duplicated(["user_id", "snapshot_date"]).any()
+    oracle.assert_frames_match(
+        got.drop(columns=["created_timestamp", "snapshot_date"]), oracle_for(raw, run_range), key="user_id"
+    )

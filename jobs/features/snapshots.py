@@ -62,7 +62,9 @@ def with_snapshot_days(daily: DataFrame, *, key: str, window_days: int, run_rang
     """
     start = run_range.start.toordinal() - _EPOCH_ORDINAL
     end = run_range.end.toordinal() - _EPOCH_ORDINAL
-    later_days = Window.partitionBy(key).orderBy(DAY).rowsBetween(1, Window.unboundedFollowing)
+    # Only a next active day within N days changes what a day owns. A bounded frame also keeps the
+    # window linear: Spark recomputes an unbounded-following frame from scratch for every row.
+    later_days = Window.partitionBy(key).orderBy(DAY).rangeBetween(1, window_days)
     is_active = F.coalesce(F.col("txn_count"), F.lit(0)) > 0
     next_active = F.col("_next_active")
     owned_last = F.least(F.coalesce(next_active - 1, F.col(DAY) + window_days), F.col(DAY) + window_days, F.lit(end))
