@@ -54,7 +54,7 @@ def daily_merchant_partials(transactions: DataFrame, *, window_days: int) -> Dat
     own_day = event(day, 1, F.col("amount"), 0)
     chargeback_enters_and_leaves = [event(chargeback_day, 0, no_amount, 1), event(day + window_days, 0, no_amount, -1)]
     # One or three events chosen by a CASE, not a lambda filter over three: Spark evaluates lambdas
-    # without code generation, and that made this step about twice as slow (benchmarks/RESULTS.md).
+    # without code generation, row by row (the profile before and after is in benchmarks/RESULTS.md).
     events = F.when(is_chargeback_in_window, F.array(own_day, *chargeback_enters_and_leaves)).otherwise(
         F.array(own_day)
     )
