@@ -47,7 +47,7 @@ from pyspark.sql import functions as F
 from jobs.cli import command_parser, run_command
 from jobs.config import Config, FeastConfig
 from jobs.errors import BadInputError
-from jobs.offline_store.pit_join import DEFAULT_HOT_KEY_ROWS, build_point_in_time_join
+from jobs.offline_store.pit_join import DEFAULT_HOT_KEY_ROWS, build_point_in_time_join, summarize_entities
 from jobs.offline_store.requests import (
     DEFAULT_TIMESTAMP_COLUMN,
     ViewRequest,
@@ -144,12 +144,14 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
         entity_rows = read_entities(spark, entities_path, entities_format, timestamp_column, version=entity_version)
 
     joins = build_view_joins(spark, requests, full_feature_names=full_names, versions=versions)
+    entities = summarize_entities(entity_rows, joins, timestamp_column)
     training_set = build_point_in_time_join(
         entity_rows,
         joins,
         timestamp_column=timestamp_column,
         bucket_seconds=args.time_bucket_days * 86_400 or None,
         hot_key_rows=args.hot_key_rows,
+        entity_summary=entities,
     )
     run_id = f"training-set-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     audited = None
@@ -160,7 +162,7 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
             batch=training_set,
             name=name,
             output=output,
-            expected_rows=entity_rows.count(),
+            expected_rows=entities.rows,
             run_id=run_id,
         )
         training_set = spark.read.format("delta").load(audited.staging_path)

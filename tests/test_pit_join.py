@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs.offline_store.pit_join import (
+    EntitySummary,
     ViewJoin,
     build_point_in_time_join,
     find_hot_keys,
@@ -424,7 +425,7 @@ def test_within_reach_keeps_rows_from_earliest_t_less_ttl_to_latest_t(spark):
     entity_df = spark.createDataFrame([(1, "u1", None, None, earliest), (2, "u1", None, None, latest)], ENTITY_SCHEMA)
     with_ttl, no_ttl = view_joins(user_df, user_df)[:2]
 
-    time_range = summarize_entities(entity_df, "event_timestamp").time_range
+    time_range = summarize_entities(entity_df, [], "event_timestamp").time_range
 
     kept = spark.createDataFrame([("u1", t, None, 1, 1.0) for t in instants[1:4]], USER_SCHEMA)
     assert_df_equality(within_reach(user_df, with_ttl, time_range), kept, ignore_row_order=True)
@@ -435,8 +436,17 @@ def test_within_reach_keeps_rows_from_earliest_t_less_ttl_to_latest_t(spark):
 def test_entity_rows_without_an_instant_reach_no_feature_row(spark):
     entity_df = spark.createDataFrame([(1, "u1", None, None, None)], ENTITY_SCHEMA)
     user_df = spark.createDataFrame([("u1", at(0), None, 1, 1.0)], USER_SCHEMA)
-    assert summarize_entities(entity_df, "event_timestamp").time_range is None
+    assert summarize_entities(entity_df, [], "event_timestamp") == EntitySummary(1, None, frozenset())
     assert within_reach(user_df, view_joins(user_df, user_df)[0], None).count() == 0
+
+
+def test_entity_summary_counts_rows_and_names_the_groups_some_row_cannot_match(spark):
+    entities, user_rows, pair_rows = random_case(6)
+    entities = [e for e in entities if e["user_id"] is not None]
+    entity_df, user_df, pair_df = frames(spark, entities, user_rows, pair_rows)
+    summary = summarize_entities(entity_df, view_joins(user_df, pair_df), "event_timestamp")
+    instants = [int(e["event_timestamp"].timestamp() * 1_000_000) for e in entities]
+    assert summary == EntitySummary(len(entities), (min(instants), max(instants)), frozenset({("a", "b")}))
 
 
 def test_a_narrow_label_range_reads_only_the_delta_files_in_reach(spark, tmp_path):

@@ -127,16 +127,17 @@ def build_point_in_time_join(
     timestamp_column: str,
     bucket_seconds: int | None = None,
     hot_key_rows: int = 0,
+    entity_summary: EntitySummary | None = None,
 ) -> DataFrame:
     """Entity rows in their columns, followed by every view's output columns in the given order.
 
     With `bucket_seconds`, keys holding at least `hot_key_rows` rows are split into time buckets of
     that length (every key when `hot_key_rows` is 0). This function runs two small Spark jobs: one
-    aggregate over the entity rows (their earliest and latest instant, so that feature rows out of
-    reach are not read, and whether any has a null key or instant), and, with buckets, a sample of
-    the key columns (only the hot keys reach the driver). The join stays lazy.
+    aggregate over the entity rows (`summarize_entities`, unless the caller passes its result as
+    `entity_summary`), and, with buckets, a sample of the key columns (only the hot keys reach the
+    driver). The join stays lazy.
     """
-    entities = summarize_entities(entity_df, timestamp_column, [keys for keys, _ in group_by_join_keys(views)])
+    entities = entity_summary or summarize_entities(entity_df, views, timestamp_column)
     views = [dataclasses.replace(view, source=within_reach(view.source, view, entities.time_range)) for view in views]
     joined = entity_df
     for join_keys, group in group_by_join_keys(views):
@@ -158,35 +159,42 @@ def build_point_in_time_join(
 
 @dataclasses.dataclass(frozen=True)
 class EntitySummary:
-    """`time_range`: the earliest and latest entity instant in micros, None when no row has one.
+    """`rows`: how many entity rows there are (the join returns exactly as many).
+    `time_range`: the earliest and latest entity instant in micros, None when no row has one, so
+    that feature rows out of reach are not read.
     `groups_with_unmatchable_rows`: the join-key groups some entity row cannot match (a null key or
     a null instant); only those groups carry the `spread` partition column."""
 
+    rows: int
     time_range: tuple[int, int] | None
     groups_with_unmatchable_rows: frozenset[tuple[str, ...]]
 
 
-def summarize_entities(
-    entity_df: DataFrame, timestamp_column: str, key_groups: Sequence[tuple[str, ...]] = ()
-) -> EntitySummary:
+def summarize_entities(entity_df: DataFrame, views: Sequence[ViewJoin], timestamp_column: str) -> EntitySummary:
     """One aggregate over the entity rows' instant and key columns."""
+    key_groups = [keys for keys, _ in group_by_join_keys(views)]
     instant = F.col(timestamp_column)
     unmatchable = [
         F.max((_any_null([F.col(k) for k in keys]) | instant.isNull()).cast("int")).alias(f"unmatchable{i}")
         for i, keys in enumerate(key_groups)
     ]
     row = (
-        entity_df.agg(F.min(instant).alias("low"), F.max(instant).alias("high"), *unmatchable)
+        entity_df.agg(
+            F.count(F.lit(1)).alias("rows"), F.min(instant).alias("low"), F.max(instant).alias("high"), *unmatchable
+        )
         .select(
+            "rows",
             F.unix_micros("low").alias("low"),
             F.unix_micros("high").alias("high"),
             *[f"unmatchable{i}" for i in range(len(key_groups))],
         )
         .first()
     )
-    if row is None or row["low"] is None:
-        return EntitySummary(None, frozenset(key_groups))
+    assert row is not None  # a global aggregate has exactly one row
+    if row["low"] is None:
+        return EntitySummary(row["rows"], None, frozenset(key_groups))
     return EntitySummary(
+        row["rows"],
         (row["low"], row["high"]),
         frozenset(keys for i, keys in enumerate(key_groups) if row[f"unmatchable{i}"]),
     )
