@@ -175,7 +175,7 @@ def summarize_entities(entity_df: DataFrame, views: Sequence[ViewJoin], timestam
     key_groups = [keys for keys, _ in group_by_join_keys(views)]
     instant = F.col(timestamp_column)
     unmatchable = [
-        F.max((_any_null([F.col(k) for k in keys]) | instant.isNull()).cast("int")).alias(f"unmatchable{i}")
+        F.max((~_can_match(keys, timestamp_column)).cast("int")).alias(f"unmatchable{i}")
         for i, keys in enumerate(key_groups)
     ]
     row = (
@@ -255,8 +255,10 @@ def with_group_features(
     hot = is_hot([F.col(n) for n in key_names]) if is_hot else None
     spread = None
     if has_unmatchable_rows:
-        can_match = ~_any_null([F.col(k) for k in join_keys]) & F.col(timestamp_column).isNotNull()
-        spread = F.when(~can_match, F.xxhash64(*[F.col(f.name) for f in entity_df.schema.fields if _is_hashable(f)]))
+        spread = F.when(
+            ~_can_match(join_keys, timestamp_column),
+            F.xxhash64(*[F.col(f.name) for f in entity_df.schema.fields if _is_hashable(f)]),
+        )
     partition = [*key_names, *([_BUCKET] if hot is not None else []), *([_SPREAD] if spread is not None else [])]
 
     unioned = entity_df.transform(
@@ -436,7 +438,7 @@ def select_feature_rows(
     hot: Column | None,
     spread: Column | None,
 ) -> DataFrame:
-    is_joinable = ~_any_null([F.col(k) for k in view.source_join_keys]) & F.col(view.timestamp_field).isNotNull()
+    is_joinable = _can_match(view.source_join_keys, view.timestamp_field)
     views = [
         _view_struct(view).alias(c) if c == own_column else F.lit(None).cast(t).alias(c)
         for c, t in zip(view_columns, view_types, strict=True)
@@ -518,6 +520,11 @@ def _null_views(view_columns: list[str], view_types: list[T.StructType]) -> list
 def _is_hashable(field: T.StructField) -> bool:
     # Spark's hash functions refuse maps, also nested ones; the key and instant columns are never maps.
     return "map<" not in field.dataType.simpleString()
+
+
+def _can_match(keys: Sequence[str], instant_column: str) -> Column:
+    """A row takes part in the join only with every key and its instant set."""
+    return ~_any_null([F.col(k) for k in keys]) & F.col(instant_column).isNotNull()
 
 
 def _any_null(columns: list[Column]) -> Column:
