@@ -201,8 +201,16 @@ def _coerce(hint: Any, value: Any, *, key: str) -> Any:
     if hint is str:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"setting {key} must be a non-empty string, got {value!r}")
+        if key.startswith("tables.") and is_table_name(value):
+            return value
         return _resolve_path(value) if _is_path_key(key) else value
     raise ConfigError(f"setting {key} has an unsupported type {hint!r}")
+
+
+def is_table_name(value: str) -> bool:
+    """A `tables.*` setting without a slash is a catalog table name (`catalog.schema.table`); with one,
+    a path or URI."""
+    return "/" not in value
 
 
 def _is_path_key(key: str) -> bool:

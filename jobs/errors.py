@@ -7,6 +7,7 @@
 | 2 | bad input or configuration (arguments, settings, missing or malformed tables) | fix and rerun |
 | 3 | infrastructure failure worth retrying (Spark, storage, the online store unreachable) | retry |
 | 4 | unexpected internal error (a bug) | report it |
+| 5 | input not ready: a landing day the run reads is missing or empty, or upstream has not marked it complete; nothing was written | retry later |
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ EXIT_DATA_QUALITY = 1
 EXIT_BAD_INPUT = 2
 EXIT_INFRASTRUCTURE = 3
 EXIT_INTERNAL = 4
+EXIT_NOT_READY = 5
+
+# The codes after which running the same command again can succeed without anyone changing anything.
+RETRYABLE_EXIT_CODES = frozenset({EXIT_INFRASTRUCTURE, EXIT_NOT_READY})
 
 
 class JobError(Exception):
@@ -36,3 +41,9 @@ class ConfigError(BadInputError):
 
 class InfrastructureError(JobError):
     exit_code = EXIT_INFRASTRUCTURE
+
+
+class NotReadyError(JobError):
+    """The input a run needs has not (all) landed yet: retry later; nothing was written."""
+
+    exit_code = EXIT_NOT_READY
