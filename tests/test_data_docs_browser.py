@@ -1,4 +1,5 @@
-"""The Data Docs page of a failed validation opens in headless Chromium and shows the failures.
+"""The Data Docs page of a failed validation opens in headless Chromium, with no network, and shows the
+failures; the index lists the validation (its table is built by a script that must load offline).
 
 Chromium is installed by `make browser` (Debian's `chromium` package); without it this test fails.
 """
@@ -10,6 +11,8 @@ import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from dq_support import day, nullable, ts
 
@@ -27,8 +30,14 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # No network: every name resolves nowhere and every connection goes to a closed loopback port.
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=socks5://127.0.0.1:9",
+    "--virtual-time-budget=5000",
 ]
 
+# Chromium's own background calls (update, clock and account checks), which no page asked for.
+CHROMIUM_OWN_HOSTS = (".google.com", ".googleapis.com")
 
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 TRACKED = re.compile(r"section-\d+-content-block-1-header|section-\d+-content-block-2-cell-\d+-\d+")
@@ -99,13 +108,8 @@ def test_failed_validation_page_renders_suite_and_failures(spark, tmp_path):
     )
     assert outcome.docs_url and outcome.docs_url.startswith("file://")
 
-    dom = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom", outcome.docs_url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    dom, requested = open_offline(chromium, outcome.docs_url, tmp_path / "page")
+    assert requested == [], f"the page asked the network for {requested}"
     page = ValidationPage()
     page.feed(dom)
     text = " ".join(" ".join(page.text).split())
@@ -121,6 +125,37 @@ def test_failed_validation_page_renders_suite_and_failures(spark, tmp_path):
         ),
         ("event_timestamp", f"values must match this regular expression: {MIDNIGHT_REGEX}. {one_of_three}"),
     }
+
+    page_file = Path(unquote(urlparse(outcome.docs_url).path))
+    for asset in local_assets(page_file.read_text()):
+        assert (page_file.parent / asset).resolve().is_file(), asset
+    suite_link = re.search(r'href="([^"]*expectations/user_transaction_features.html)"', dom)
+    assert suite_link and (page_file.parent / suite_link.group(1)).resolve().is_file()
+
+    index_dom, requested = open_offline(chromium, outcome.docs_index_url, tmp_path / "index")
+    assert requested == [], f"the index asked the network for {requested}"
+    # bootstrap-table turns the index's data into rows only when its script loaded.
+    rows = re.findall(r"<tr[^>]*data-index=[^>]*>(.*?)</tr>", index_dom, flags=re.S)
+    assert any("batch_browser-test" in row and "ge-failed-icon" in row for row in rows), index_dom[-2000:]
+
+
+def open_offline(chromium: str, url: str, work: Path) -> tuple[str, list[str]]:
+    """The DOM after the page's scripts ran, and every http(s) URL the browser tried to fetch."""
+    net_log = work / "netlog.json"
+    dom = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={work / 'profile'}", f"--log-net-log={net_log}"]
+        + ["--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    urls = set(re.findall(r'"url":"(https?://[^"]+)"', net_log.read_text()))
+    return dom, sorted(u for u in urls if not urlparse(u).hostname.endswith(CHROMIUM_OWN_HOSTS))
+
+
+def local_assets(html: str) -> list[str]:
+    return [m for m in re.findall(r'(?:src|href)="([^"#:]+\.(?:js|css|png))"', html)]
 
 
 def suite_params_for_test():

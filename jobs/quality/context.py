@@ -34,6 +34,13 @@ def store_backend(results_path: str, subdir: str) -> dict[str, Any]:
     return {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(Path(results_path) / subdir)}
 
 
+def local_docs_dir(results_path: str) -> Path | None:
+    """The Data Docs folder when it is on a local disk (None on S3)."""
+    if urlparse(results_path).scheme in ("s3", "s3a"):
+        return None
+    return Path(results_path) / DOCS_DIR
+
+
 def build_context(results_path: str) -> AbstractDataContext:
     # GE logs every datasource load at INFO; the jobs' own summary says what matters.
     logging.getLogger("great_expectations").setLevel(logging.WARNING)

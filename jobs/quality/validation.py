@@ -8,13 +8,17 @@ from collections.abc import Sequence
 
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context import AbstractDataContext
-from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
 from pyspark.sql import DataFrame
 
 from expectations.common import SuiteParams
 from expectations.runner import Failure, build_suite, failures, run_suite
 from jobs.config import QualityConfig
-from jobs.quality.context import DOCS_SITE, build_context
+from jobs.quality.context import DOCS_SITE, build_context, local_docs_dir
+from jobs.quality.docs_assets import make_site_offline
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +95,9 @@ def validate_table(
     run_id = RunIdentifier(run_name=f"batch_{batch_name}", run_time=dt.datetime.now(dt.UTC))
     result = run_suite(context, df, suite, batch_name=batch_name, run_id=run_id)
     docs_url, index_url = _build_docs(context, suite_name=suite.name, run_id=run_id)
+    docs_dir = local_docs_dir(results_path)
+    if docs_dir is not None:
+        make_site_offline(docs_dir)
     outcome = Outcome(
         table=table,
         success=bool(result.success),
@@ -105,7 +112,8 @@ def validate_table(
 def _build_docs(
     context: AbstractDataContext, *, suite_name: str, run_id: RunIdentifier
 ) -> tuple[str | None, str | None]:
-    """Render this run's result page (found by its run id in the results store) and the index."""
+    """Render this run's result page (found by its run id in the results store), its suite's page (the
+    result page links to it) and the index."""
     identifier = next(
         key
         for key in context.validation_results_store.list_keys()
@@ -113,7 +121,8 @@ def _build_docs(
         and key.expectation_suite_identifier.name == suite_name
         and key.run_id == run_id
     )
-    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[identifier])
+    suite_page = ExpectationSuiteIdentifier(name=suite_name)
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[identifier, suite_page])
     page = context.get_docs_sites_urls(resource_identifier=identifier, site_name=DOCS_SITE)
     index = context.get_docs_sites_urls(site_name=DOCS_SITE)
     return (page[0]["site_url"] if page else None, index[0]["site_url"] if index else None)
