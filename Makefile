@@ -44,7 +44,8 @@ DQ_SET := --set tables.raw_transactions=$(DQ_DIR)/raw/transactions --set tables.
 	--set tables.user_features=$(DQ_DIR)/features/user_transaction_features \
 	--set tables.merchant_features=$(DQ_DIR)/features/merchant_risk_features \
 	--set tables.staging=$(DQ_DIR)/staging --set quality.results_path=$(DQ_DIR)/quality \
-	--set tables.training_sets=$(DQ_DIR)/training_sets --set feast.registry=$(DQ_DIR)/feast/registry.db
+	--set tables.training_sets=$(DQ_DIR)/training_sets --set feast.registry=$(DQ_DIR)/feast/registry.db \
+	--set monitoring.profiles_table=$(DQ_DIR)/monitoring/profiles --set monitoring.checks_table=$(DQ_DIR)/monitoring/checks
 DQ_DAYS := --start 2026-02-01 --end 2026-02-09
 dq: setup
 	rm -rf $(DQ_DIR)

@@ -96,6 +96,9 @@ class MonitoringConfig:
     freshness_max_staleness_hours: float
     skew_sample_size: int
     skew_tolerance: float
+    profiles_table: str
+    checks_table: str
+    reference_days: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +117,8 @@ class Config:
 # job behaves the same whatever directory it is started from.
 _PATH_KEYS = {"spark.jars_dir", "feast.repo_path", "feast.registry", "quality.results_path"}
 _PATH_SECTIONS = {"tables"}
+# Settings outside `tables` that name a Delta table (a path, or a catalog name like tables.*).
+_TABLE_KEYS = {"monitoring.profiles_table", "monitoring.checks_table"}
 
 
 def load_config(*, env: str | None = None, config_file: str | None = None, overrides: Sequence[str] = ()) -> Config:
@@ -201,7 +206,7 @@ def _coerce(hint: Any, value: Any, *, key: str) -> Any:
     if hint is str:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"setting {key} must be a non-empty string, got {value!r}")
-        if key.startswith("tables.") and is_table_name(value):
+        if (key.startswith("tables.") or key in _TABLE_KEYS) and is_table_name(value):
             return value
         return _resolve_path(value) if _is_path_key(key) else value
     raise ConfigError(f"setting {key} has an unsupported type {hint!r}")
@@ -214,7 +219,7 @@ def is_table_name(value: str) -> bool:
 
 
 def _is_path_key(key: str) -> bool:
-    return key in _PATH_KEYS or key.split(".")[0] in _PATH_SECTIONS
+    return key in _PATH_KEYS or key in _TABLE_KEYS or key.split(".")[0] in _PATH_SECTIONS
 
 
 def _resolve_path(value: str) -> str:

@@ -34,6 +34,7 @@ from jobs.features.publish import replace_partitions
 from jobs.features.quarantine import replace_quarantine, select_quarantine_rows
 from jobs.features.run_range import DateRange
 from jobs.features.user_features import build_user_transaction_features
+from jobs.monitoring.history import profile_days
 from jobs.quality.wap import publish_audited, stage_and_audit
 from jobs.schemas import RAW_CHARGEBACKS, RAW_TRANSACTIONS
 
@@ -143,6 +144,9 @@ def compute_features(
         written = publish_all(
             spark, config, batches={t: batches[t] for t in tables}, paths=paths, run_range=run_range, run_id=run_id
         )
+        profiled = [
+            profile_days(spark, config, table=t, start=run_range.start, end=run_range.end, run_id=run_id) for t in tables
+        ]
     finally:
         checked_chargebacks.unpersist()
         checked_transactions.unpersist()
@@ -153,6 +157,7 @@ def compute_features(
         "inputs": input_counts,
         "quarantine": quarantined,
         "tables": written,
+        "profiles": {"table": config.monitoring.profiles_table, "written": profiled},
     }
 
 

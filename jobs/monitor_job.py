@@ -1,12 +1,20 @@
-"""`python -m jobs monitor freshness|drift|skew`: is the feature store fresh, stable and consistent?
+"""`python -m jobs monitor freshness|drift|skew|profile|report`: is the feature store fresh, stable and consistent?
 
 - `freshness --run-date D`: the newest snapshot_date of each feature table must be at least
   D - quality.freshness_max_lag_days; each Feast feature view's newest materialization interval
   must end within monitoring.freshness_max_staleness_hours of now (the guide's Failure Case 2).
 - `drift --table T --baseline-start --baseline-end --start --end`: statistics of both snapshot-day
   periods, PSI and KS per feature, the guide's alerts (thresholds in the `monitoring` section).
+- `drift --daily --table T --start --end`: per snapshot day, PSI and KS of each feature against the
+  profiles of the `monitoring.reference_days` days before it (or a pinned `--baseline-*` period), from
+  the stored profiles; only days without a profile are scanned (and then stored).
 - `skew --as-of T`: for a deterministic sample of entities, the offline point-in-time row against
   what Feast's get_online_features serves from the configured online store.
+- `profile --table T --start --end`: store the daily profiles of those days (the features job does this
+  for the days it publishes).
+- `report --start --end [--output FILE]`: one self-contained HTML page of the history (jobs.monitoring.report).
+
+Every check's result is appended to `monitoring.checks_table`; profiles go to `monitoring.profiles_table`.
 
 Each prints one line per table, view or feature, then the JSON result line. Exit 1 when something
 is stale, drifted (unless --report-only) or skewed; 2 for bad input; 3 when a store is unreachable.
@@ -18,7 +26,9 @@ import argparse
 import contextlib
 import datetime as dt
 import os
+import uuid
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import functions as F
@@ -26,6 +36,7 @@ from pyspark.sql import functions as F
 from jobs.cli import command_parser, parse_date, parse_timestamp, run_command
 from jobs.config import Config
 from jobs.errors import BadInputError, DataQualityError, InfrastructureError
+from jobs.monitoring.daily_drift import daily_drift
 from jobs.monitoring.drift import (
     binned_ks_statistic,
     check_drift_alerts,
@@ -34,6 +45,7 @@ from jobs.monitoring.drift import (
     psi,
     thresholds,
 )
+from jobs.monitoring.history import latest_checks, profile_days, profiled_days, read_profiles, record_check
 from jobs.monitoring.skew import (
     MISMATCH_PREFIX,
     ONLINE_PREFIX,
@@ -61,7 +73,7 @@ class MonitorFailure(DataQualityError):
 
 def build_parser(command: str) -> argparse.ArgumentParser:
     parser = command_parser(command, "Freshness, drift and training-serving skew checks of the feature store.")
-    checks = parser.add_subparsers(dest="check", required=True, metavar="{freshness,drift,skew}")
+    checks = parser.add_subparsers(dest="check", required=True, metavar="{freshness,drift,skew,profile,report}")
 
     freshness = _subcommand(checks, "freshness", "newest snapshot per feature table and last materialization per view")
     freshness.add_argument("--run-date", required=True, type=parse_date, help="the day the tables should be fresh for")
@@ -71,8 +83,16 @@ def build_parser(command: str) -> argparse.ArgumentParser:
 
     drift = _subcommand(checks, "drift", "PSI, KS and the guide's drift alerts between two snapshot-day periods")
     drift.add_argument("--table", required=True, choices=TABLES)
-    drift.add_argument("--baseline-start", required=True, type=parse_date, help="first baseline snapshot day")
-    drift.add_argument("--baseline-end", required=True, type=parse_date, help="last baseline snapshot day")
+    drift.add_argument(
+        "--daily",
+        action="store_true",
+        help="one verdict per snapshot day from the stored profiles (reference: --baseline-* or the days before)",
+    )
+    drift.add_argument(
+        "--reference-days", type=int, help="with --daily: days before each day (default: monitoring.reference_days)"
+    )
+    drift.add_argument("--baseline-start", type=parse_date, help="first baseline snapshot day (YYYY-MM-DD)")
+    drift.add_argument("--baseline-end", type=parse_date, help="last baseline snapshot day (YYYY-MM-DD)")
     drift.add_argument("--start", required=True, type=parse_date, help="first snapshot day of the current period")
     drift.add_argument("--end", required=True, type=parse_date, help="last snapshot day of the current period")
     drift.add_argument("--report-only", action="store_true", help="report alerts but exit 0")
@@ -89,6 +109,18 @@ def build_parser(command: str) -> argparse.ArgumentParser:
         "--feature-views",
         type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
         help="comma-separated feature views (default: every online view in the registry)",
+    )
+
+    profile = _subcommand(checks, "profile", "store the daily profiles (counts, nulls, moments, quantiles, histograms)")
+    profile.add_argument("--table", choices=[*TABLES, "all"], default="all", help="feature table (default: all)")
+    profile.add_argument("--start", required=True, type=parse_date, help="first snapshot day (YYYY-MM-DD)")
+    profile.add_argument("--end", required=True, type=parse_date, help="last snapshot day (YYYY-MM-DD)")
+
+    report = _subcommand(checks, "report", "a self-contained HTML report of the stored profiles and checks")
+    report.add_argument("--start", required=True, type=parse_date, help="first snapshot day (YYYY-MM-DD)")
+    report.add_argument("--end", required=True, type=parse_date, help="last snapshot day (YYYY-MM-DD)")
+    report.add_argument(
+        "--output", help="HTML file to write (default: <quality.results_path>/monitoring/report_<start>_<end>.html)"
     )
     return parser
 
@@ -115,8 +147,16 @@ def main(argv: Sequence[str] | None = None, *, command: str = "monitor") -> int:
 
 
 def _validate(args: argparse.Namespace, config: Config) -> None:
+    if args.check in ("profile", "report") and args.start > args.end:
+        raise BadInputError(f"--start {args.start} is after --end {args.end}")
     if args.check == "drift":
-        if args.baseline_start > args.baseline_end:
+        if (args.baseline_start is None) != (args.baseline_end is None):
+            raise BadInputError("--baseline-start and --baseline-end go together")
+        if args.baseline_start is None and not args.daily:
+            raise BadInputError("drift needs --baseline-start/--baseline-end, or --daily (reference: the days before)")
+        if args.reference_days is not None and (not args.daily or args.reference_days < 1):
+            raise BadInputError("--reference-days is a whole number of days >= 1, with --daily")
+        if args.baseline_start is not None and args.baseline_start > args.baseline_end:
             raise BadInputError(f"--baseline-start {args.baseline_start} is after --baseline-end {args.baseline_end}")
         if args.start > args.end:
             raise BadInputError(f"--start {args.start} is after --end {args.end}")
@@ -133,12 +173,23 @@ def _validate(args: argparse.Namespace, config: Config) -> None:
 
 
 def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
-    checks = {"freshness": run_freshness, "drift": run_drift, "skew": run_skew}
+    checks = {
+        "freshness": run_freshness,
+        "drift": run_daily_drift if args.check == "drift" and args.daily else run_drift,
+        "skew": run_skew,
+        "profile": run_profile,
+        "report": run_report,
+    }
+    run_id = f"monitor-{args.check}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     try:
-        return {"check": args.check, **checks[args.check](spark, config, args)}
+        result = {"check": args.check, "run_id": run_id, **checks[args.check](spark, config, args)}
     except MonitorFailure as failure:
-        failure.details = {"check": args.check, **failure.details}
+        failure.details = {"check": args.check, "run_id": run_id, **failure.details}
+        record_check(spark, config, check=args.check, run_id=run_id, result={**failure.details, "status": "alert"})
         raise
+    if args.check != "report":
+        record_check(spark, config, check=args.check, run_id=run_id, result={**result, "status": "ok"})
+    return result
 
 
 # --- freshness -------------------------------------------------------------------------------
@@ -278,6 +329,116 @@ def run_drift(spark: Any, config: Config, args: argparse.Namespace) -> dict[str,
         drifted = sorted(n for n, r in report.items() if r["alerts"])
         raise MonitorFailure(f"table {table}: drift alerts on {', '.join(drifted)}", details=result)
     return result
+
+
+def run_daily_drift(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
+    """Per-day drift from the stored profiles; days without a profile are profiled (one scan) first."""
+    table = args.table
+    reference_days = args.reference_days or config.monitoring.reference_days
+    baseline = (args.baseline_start, args.baseline_end) if args.baseline_start else None
+    first = min(baseline[0], args.start) if baseline else args.start - dt.timedelta(days=reference_days)
+    last = max(baseline[1], args.end) if baseline else args.end
+    needed = {first + dt.timedelta(days=i) for i in range((last - first).days + 1)}
+    if baseline:
+        needed = {d for d in needed if baseline[0] <= d <= baseline[1] or args.start <= d <= args.end}
+    missing = sorted(needed - profiled_days(spark, config, table=table, start=first, end=last))
+    if missing:
+        profile_days(spark, config, table=table, start=missing[0], end=missing[-1], run_id=f"drift-{table}")
+    profiles = [r.asDict() for r in read_profiles(spark, config, table=table, start=first, end=last)]
+    days = [args.start + dt.timedelta(days=i) for i in range((args.end - args.start).days + 1)]
+    drifts = daily_drift(
+        profiles, table=table, days=days, config=config.monitoring, reference_days=reference_days, baseline=baseline
+    )
+    alerts = [a for d in drifts for a in d.alerts]
+    for alert in alerts:
+        print(f"ALERT: {alert}", flush=True)
+    print(
+        f"{'ALERT' if alerts else 'OK'}: {table}: {len(drifts)} (feature, day) pairs compared, {len(alerts)} alert(s)"
+    )
+    result = {
+        "table": table,
+        "start": args.start.isoformat(),
+        "end": args.end.isoformat(),
+        "reference_days": None if baseline else reference_days,
+        "baseline": [d.isoformat() for d in baseline] if baseline else None,
+        "profiled_days": [d.isoformat() for d in missing],
+        "compared": len(drifts),
+        "alerts": alerts,
+        "days": [d.as_dict() for d in drifts],
+    }
+    if alerts and not args.report_only:
+        raise MonitorFailure(f"{len(alerts)} drift alert(s): {alerts[0]}", details=result)
+    return result
+
+
+def run_profile(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
+    tables = TABLES if args.table == "all" else (args.table,)
+    run_id = f"profile-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
+    return {
+        "profiles": [
+            profile_days(spark, config, table=t, start=args.start, end=args.end, run_id=run_id) for t in tables
+        ]
+    }
+
+
+def run_report(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
+    from jobs.monitoring.report import checks_section, data_docs_section, render_page, table_section
+    from jobs.quality.context import local_docs_dir
+
+    now = dt.datetime.now(dt.UTC)
+    reference_days = config.monitoring.reference_days
+    days = [args.start + dt.timedelta(days=i) for i in range((args.end - args.start).days + 1)]
+    body = []
+    alerts = 0
+    for table in TABLES:
+        profiles = [
+            r.asDict()
+            for r in read_profiles(
+                spark, config, table=table, start=args.start - dt.timedelta(days=reference_days), end=args.end
+            )
+        ]
+        drifts = daily_drift(profiles, table=table, days=days, config=config.monitoring, reference_days=reference_days)
+        ks_threshold = config.monitoring.ks_p_value / max(len(drifts), 1)
+        in_range = [p for p in profiles if args.start <= p["snapshot_date"] <= args.end]
+        alerts += sum(len(d.alerts) for d in drifts)
+        body.append(
+            table_section(table, in_range, drifts, config=config.monitoring, ks_threshold=ks_threshold, now=now)
+        )
+    body.append(checks_section(latest_checks(spark, config)))
+    output = Path(args.output) if args.output else _default_report_path(config, args.start, args.end)
+    docs = local_docs_dir(config.quality.results_path)
+    body.append(data_docs_section(_data_docs_links(docs, output, args.start, args.end) if docs else []))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    title = f"Feature monitoring {args.start} .. {args.end}"
+    output.write_text(render_page(title=title, generated_at=now, body=body), encoding="utf-8")
+    print(f"report: {output.resolve()}", flush=True)
+    return {
+        "report": str(output.resolve()),
+        "start": args.start.isoformat(),
+        "end": args.end.isoformat(),
+        "drift_alerts": alerts,
+    }
+
+
+def _default_report_path(config: Config, start: dt.date, end: dt.date) -> Path:
+    from jobs.quality.context import local_docs_dir
+
+    docs = local_docs_dir(config.quality.results_path)
+    folder = docs.parent / "monitoring" if docs else Path.cwd()
+    return folder / f"report_{start.isoformat()}_{end.isoformat()}.html"
+
+
+def _data_docs_links(docs: Path, output: Path, start: dt.date, end: dt.date) -> list[tuple[str, str]]:
+    """The Data Docs index and every validation page whose batch name mentions a day of the range."""
+    if not (docs / "index.html").is_file():
+        return []
+    links = [("Data Docs index", os.path.relpath(docs / "index.html", output.parent))]
+    days = {(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)}
+    for page in sorted((docs / "validations").rglob("*.html")):
+        batch = page.parent.parent.name
+        if any(day in batch for day in days):
+            links.append((f"{page.parent.parent.parent.name}: {batch}", os.path.relpath(page, output.parent)))
+    return links
 
 
 def _fmt(value: float | None) -> str:

@@ -34,6 +34,8 @@ def write_job_config(root: Path, *, audit_feature_writes: bool = True) -> Path:
     raw["tables"] = {name: str(root / "tables" / name) for name in raw["tables"]}
     raw["feast"]["registry"] = str(root / "feast" / "registry.db")
     raw["quality"]["results_path"] = str(root / "quality")
+    raw["monitoring"]["profiles_table"] = str(root / "monitoring" / "profiles")
+    raw["monitoring"]["checks_table"] = str(root / "monitoring" / "checks")
     raw["quality"]["audit_feature_writes"] = audit_feature_writes
     path = root / "job_config.yaml"
     path.write_text(yaml.safe_dump(raw))

@@ -70,6 +70,8 @@ class OnlineRepo:
             f"online_store.endpoint={endpoint}",
             f"tables.user_features={self.table_path('user_transaction_features')}",
             f"tables.merchant_features={self.table_path('merchant_risk_features')}",
+            f"monitoring.profiles_table={self.root / 'data' / 'monitoring' / 'profiles'}",
+            f"monitoring.checks_table={self.root / 'data' / 'monitoring' / 'checks'}",
         ]
 
     def cli_overrides(self, endpoint: str) -> list[str]:
