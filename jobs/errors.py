@@ -7,7 +7,7 @@
 | 2 | bad input or configuration (arguments, settings, missing or malformed tables) | fix and rerun |
 | 3 | infrastructure failure worth retrying (Spark, storage, the online store unreachable) | retry |
 | 4 | unexpected internal error (a bug) | report it |
-| 5 | input not ready: a landing day the run reads is missing or empty, or upstream has not marked it complete; nothing was written | retry later |
+| 5 | input not ready (a landing day missing, empty or not marked complete); nothing written | retry later |
 """
 
 from __future__ import annotations

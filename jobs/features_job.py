@@ -145,7 +145,8 @@ def compute_features(
             spark, config, batches={t: batches[t] for t in tables}, paths=paths, run_range=run_range, run_id=run_id
         )
         profiled = [
-            profile_days(spark, config, table=t, start=run_range.start, end=run_range.end, run_id=run_id) for t in tables
+            profile_days(spark, config, table=t, start=run_range.start, end=run_range.end, run_id=run_id)
+            for t in tables
         ]
     finally:
         checked_chargebacks.unpersist()
