@@ -68,7 +68,10 @@ def main(folder: str, run_date: str, variables: str, output: str) -> None:
                     code: decision(task, text)
                     for code, text in {
                         "none": "terminal failure: cluster terminated",
-                        **{str(n): f'failed\n{{"command": "x", "exit_code": {n}, "status": "failed"}}' for n in range(1, 6)},
+                        **{
+                            str(n): f'failed\n{{"command": "x", "exit_code": {n}, "status": "failed"}}'
+                            for n in range(1, 6)
+                        },
                     }.items()
                 },
             }

@@ -36,7 +36,9 @@ _EXIT_CODE_PATTERNS = (
 
 def exit_code_from_text(text: str) -> int | None:
     """The exit code reported last in `text` (the final attempt), or None when none is reported."""
-    found = [(match.start(), int(match.group(1))) for pattern in _EXIT_CODE_PATTERNS for match in pattern.finditer(text)]
+    found = [
+        (match.start(), int(match.group(1))) for pattern in _EXIT_CODE_PATTERNS for match in pattern.finditer(text)
+    ]
     return max(found)[1] if found else None
 
 

@@ -38,7 +38,9 @@ class _FailOnNonRetryableExitCode:
         code = exit_code_from_text(text)
         if is_retryable(code):
             raise error
-        raise AirflowFailException(f"job exited {code} ({EXIT_CODE_MEANINGS.get(code, 'unknown code')}), not retried: {error}") from error
+        raise AirflowFailException(
+            f"job exited {code} ({EXIT_CODE_MEANINGS.get(code, 'unknown code')}), not retried: {error}"
+        ) from error
 
 
 class FraudEmrServerlessJobOperator(_FailOnNonRetryableExitCode, EmrServerlessStartJobOperator):

@@ -19,9 +19,9 @@ from typing import Any
 
 from jobs import cli
 from jobs.config import Config
-from jobs.errors import BadInputError
 from jobs.deploy.emr import EmrTarget, add_job_flow_steps_request, cli_steps, start_job_run_requests
 from jobs.deploy.logstore import check_exclusive_commits
+from jobs.errors import BadInputError
 
 COMMAND = "deploy"
 

@@ -41,8 +41,8 @@ def check_exclusive_commits(config: Config) -> None:
     for scheme in sorted({location.split("://", 1)[0] for location in tables.values()} | set(S3_SCHEMES)):
         if settings.get(log_store_key(scheme)) != LOG_STORE_CLASS:
             raise ConfigError(
-                f"tables on S3 ({', '.join(sorted(tables))}) need spark.conf {log_store_key(scheme)}: {LOG_STORE_CLASS} "
-                "so that two drivers cannot both commit the same Delta version"
+                f"tables on S3 ({', '.join(sorted(tables))}) need spark.conf {log_store_key(scheme)}: "
+                f"{LOG_STORE_CLASS} so that two drivers cannot both commit the same Delta version"
             )
     for key in (TABLE_NAME_KEY, REGION_KEY):
         if not settings.get(key):
