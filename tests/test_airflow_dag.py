@@ -146,7 +146,7 @@ def test_the_airflow_mapping_module_equals_jobs_errors():
     ("text", "code"),
     [
         (
-            "Job failed, please check complete logs in configured logging destination. ExitCode: 5. Last few exceptions",
+            "Job failed, please check complete logs in configured logging destination. ExitCode: 5. Last few",
             5,
         ),
         ("diagnostics: User application exited with status 1\n\t ApplicationMaster host: 10.0.0.1", 1),
