@@ -7,6 +7,7 @@ variables stand in for Airflow Variables, which live in Airflow's database at ru
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -44,6 +45,37 @@ def decision(task: Any, message: str) -> str:
     return "no exception"
 
 
+def serverless_decision(state_details: str) -> str:
+    """The EMR Serverless task's decision when its job run ended FAILED with these stateDetails, the run read
+    back through the real EMR Serverless client (botocore's Stubber answers GetJobRun, checking the request
+    and the response against the service model)."""
+    from botocore.stub import Stubber
+    from fraud_operators import FraudEmrServerlessJobOperator
+
+    role = "arn:aws:iam::123456789012:role/fraud-jobs"
+    task = FraudEmrServerlessJobOperator(
+        task_id="probe", application_id="00abc", execution_role_arn=role, job_driver={}, region_name="ap-northeast-2"
+    )
+    task.job_id = "00run"
+    at = datetime.datetime(2026, 3, 12, tzinfo=datetime.UTC)
+    run = {
+        "applicationId": "00abc",
+        "jobRunId": "00run",
+        "arn": "arn:aws:emr-serverless:ap-northeast-2:123456789012:/applications/00abc/jobruns/00run",
+        "createdBy": role,
+        "createdAt": at,
+        "updatedAt": at,
+        "executionRole": role,
+        "state": "FAILED",
+        "stateDetails": state_details,
+        "releaseLabel": "emr-7.9.0",
+        "jobDriver": {"sparkSubmit": {"entryPoint": "s3://bucket/run_job.py"}},
+    }
+    with Stubber(task.hook.conn) as stub:
+        stub.add_response("get_job_run", {"jobRun": run}, {"applicationId": "00abc", "jobRunId": "00run"})
+        return decision(task, "Serverless Job failed: Waiter job_complete failed: terminal failure")
+
+
 def main(folder: str, run_date: str, variables: str, output: str) -> None:
     # As Airflow's DAG processor loads a local bundle: its folder is importable (the DAGs' helper modules).
     bag = BundleDagBag(dag_folder=folder, bundle_path=Path(folder))
@@ -76,7 +108,16 @@ def main(folder: str, run_date: str, variables: str, output: str) -> None:
                 },
             }
         dags[dag.dag_id] = {"tasks": tasks, "max_active_runs": dag.max_active_runs}
-    result = {"import_errors": {str(k): v for k, v in bag.import_errors.items()}, "dags": dags}
+    serverless = {
+        str(code): serverless_decision(f"Job failed, please check complete logs. ExitCode: {code}. Last few exceptions")
+        for code in range(1, 6)
+    }
+    serverless["none"] = serverless_decision("Job failed: the application was stopped")
+    result = {
+        "serverless_failed_run": serverless,
+        "import_errors": {str(k): v for k, v in bag.import_errors.items()},
+        "dags": dags,
+    }
     Path(output).write_text(json.dumps(result))
 
 

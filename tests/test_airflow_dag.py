@@ -48,6 +48,10 @@ def dagbag(tmp_path_factory):
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
+        # For the EMR Serverless client the probe builds; botocore's Stubber answers, nothing is sent.
+        "AIRFLOW_CONN_AWS_DEFAULT": "aws://",
+        "AWS_ACCESS_KEY_ID": "probe",
+        "AWS_SECRET_ACCESS_KEY": "probe",
     }
     probe = [str(AIRFLOW_PYTHON), str(ROOT / "tests" / "airflow_probe.py"), str(DAGS), RUN_DATE]
     done = subprocess.run(
@@ -126,6 +130,12 @@ def test_only_retryable_exit_codes_are_retried(dagbag, dag_id):
         expected = {str(code): "retry" if code in errors.RETRYABLE_EXIT_CODES else "fail" for code in documented}
         # No exit code at all: the failure happened outside the job (cluster lost, run cancelled): retry.
         assert task["on_failure"] == {**expected, "none": "retry"}
+
+
+def test_emr_serverless_task_reads_the_exit_code_of_its_failed_run(dagbag):
+    documented = {value for name, value in vars(errors).items() if name.startswith("EXIT_") and isinstance(value, int)}
+    expected = {str(code): "retry" if code in errors.RETRYABLE_EXIT_CODES else "fail" for code in documented - {0}}
+    assert dagbag["serverless_failed_run"] == {**expected, "none": "retry"}
 
 
 def load_exit_codes_module():
