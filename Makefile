@@ -69,7 +69,7 @@ clean:
 	rm -rf data spark-warehouse metastore_db derby.log
 
 # Airflow in its own venv (its pins conflict with Feast's), exactly pinned; tests/test_airflow_dag.py parses
-# deploy/airflow/ with it. About 1.5 minutes from PyPI on a fresh machine.
+# deploy/airflow/ with it. 1.5 to 4 minutes from PyPI (measured on this 2-core machine).
 AIRFLOW_VENV := .venv-airflow
 airflow-venv: $(AIRFLOW_VENV)/.installed
 $(AIRFLOW_VENV)/.installed: deploy/airflow/requirements.txt
