@@ -1,6 +1,6 @@
 """`python -m jobs deploy emr --run-date D`: write the EMR request documents for one day's pipeline.
 
-Writes, under --output (default deploy/emr/<run date>):
+Writes, under --output (default dist/emr/<run date>):
   emr-ec2-add-job-flow-steps.json   AddJobFlowSteps request (boto3 emr.add_job_flow_steps(**request))
   emr-ec2-cli-steps.json            the same steps for `aws emr add-steps --cluster-id J --steps file://...`
   emr-serverless-N-<step>.json      one StartJobRun request per command, run in order
@@ -45,7 +45,7 @@ def build_parser(command: str = COMMAND) -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-uri", default="s3://fraud-lake/logs/emr-serverless/", help="EMR Serverless driver and executor logs"
     )
-    parser.add_argument("--output", help="folder for the documents (default: deploy/emr/<run date>)")
+    parser.add_argument("--output", help="folder for the documents (default: dist/emr/<run date>)")
     return parser
 
 
@@ -65,7 +65,7 @@ def run(_spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]
         app_name=config.spark.app_name,
         env=config.env,
     )
-    output = Path(args.output or f"deploy/emr/{args.run_date.isoformat()}")
+    output = Path(args.output or f"dist/emr/{args.run_date.isoformat()}")
     output.mkdir(parents=True, exist_ok=True)
     steps = add_job_flow_steps_request(target, args.run_date)
     documents: dict[str, Any] = {
