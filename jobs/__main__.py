@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "jobs.materialize_job",
         "materialize from where the registry says the last run ended",
     ),
+    "deploy": ("jobs.deploy.command", "write the EMR request documents (steps, Serverless job runs) for a run date"),
 }
 
 
