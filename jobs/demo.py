@@ -4,7 +4,9 @@
 2. compute both feature tables over the whole period (write-audit-publish on);
 3. validate every table it wrote with its Great Expectations suite, and say where the Data Docs are;
 4. `feast apply`, then a training set for the generated labels through the Feast SDK;
-5. materialize into the embedded DynamoDB and run the guide's inference.py against it.
+5. materialize into the embedded DynamoDB and run the guide's inference.py against it;
+6. monitor freshness and training-serving skew against it (both recorded in the checks history);
+7. per-day drift from the stored profiles and the HTML monitoring report, whose path it prints.
 
 The sample ids follow the guide (user_001, merch_100, ...), so the guide's scripts find real rows.
 Every step is the same code a scheduler runs; a failing step stops the demo with its exit code.
@@ -17,7 +19,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from jobs import cli, features_job, generate_job, validate_job
+from jobs import cli, features_job, generate_job, monitor_job, validate_job
 from jobs.config import Config
 from jobs.errors import JobError
 
@@ -94,7 +96,18 @@ def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
         step(f"5. materialize {window} into the online store, then the guide's inference.py")
         materialized = materialize(spark, config, url, start=start_instant, end=end_instant)
         print(run_inference_script(config, url), end="", flush=True)
-    return {"steps": 5, "materialize": materialized}
+        step("6. monitor: freshness and training-serving skew (recorded for the report)")
+        served_by = ["--set", f"online_store.endpoint={url}"]
+        checked_at = (end_instant + dt.timedelta(hours=1)).isoformat()
+        run_job(monitor_job, [*where, "freshness", "--run-date", end.isoformat(), "--now", checked_at, *served_by])
+        run_job(monitor_job, [*where, "skew", "--as-of", end_instant.isoformat(), *served_by])
+    step("7. the monitoring report (profiles stored by the features job, drift per day, the checks above)")
+    report_days = ["--start", (end - dt.timedelta(days=29)).isoformat(), "--end", end.isoformat()]
+    run_job(
+        monitor_job, [*where, "drift", "--daily", "--table", "user_transaction_features", *report_days, "--report-only"]
+    )
+    run_job(monitor_job, [*where, "report", *report_days])
+    return {"steps": 7, "materialize": materialized}
 
 
 def _print_rows(spark: Any, config: Config) -> None:
