@@ -74,7 +74,12 @@ def config_for(base: Config, root: Path) -> Config:
         staging=str(root / "staging"),
         training_sets=str(root / "training_sets"),
     )
-    return dataclasses.replace(base, tables=tables)
+    monitoring = dataclasses.replace(
+        base.monitoring,
+        profiles_table=str(root / "monitoring" / "profiles"),
+        checks_table=str(root / "monitoring" / "checks"),
+    )
+    return dataclasses.replace(base, tables=tables, monitoring=monitoring)
 
 
 def ensure_generated(spark: SparkSession, config: Config, params: SampleDataParams, root: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import argparse
 import datetime as dt
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -144,10 +145,12 @@ def compute_features(
         written = publish_all(
             spark, config, batches={t: batches[t] for t in tables}, paths=paths, run_range=run_range, run_id=run_id
         )
+        profile_started = time.monotonic()
         profiled = [
             profile_days(spark, config, table=t, start=run_range.start, end=run_range.end, run_id=run_id)
             for t in tables
         ]
+        profile_seconds = round(time.monotonic() - profile_started, 3)
     finally:
         checked_chargebacks.unpersist()
         checked_transactions.unpersist()
@@ -158,7 +161,7 @@ def compute_features(
         "inputs": input_counts,
         "quarantine": quarantined,
         "tables": written,
-        "profiles": {"table": config.monitoring.profiles_table, "written": profiled},
+        "profiles": {"table": config.monitoring.profiles_table, "written": profiled, "duration_s": profile_seconds},
     }
 
 
