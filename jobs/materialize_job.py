@@ -2,13 +2,15 @@
 
 The semantics of `feast materialize` / `feast materialize-incremental`, executed by Spark: for each
 online feature view, the latest row per entity with event_timestamp in [start, end] (ties: latest
-created_timestamp) and not older than the view's TTL before `end`, written as Feast's own DynamoDB
-items from the executors. Incremental runs start where the registry says the last run ended (or at
-end - TTL). After every view has been written, the intervals are recorded in Feast's registry in one
-commit; if anything fails, nothing is recorded and a rerun completes the work.
+created_timestamp), however old, written as Feast's own DynamoDB items from the executors: the same
+items Feast's engine writes. Incremental runs start where the registry says the last run ended (or
+at now - TTL). Each view's interval is recorded in Feast's registry as soon as that view is written,
+as Feast does; a failure leaves the views written before it recorded and the rest for a rerun.
 
-A window ending before what the registry already holds for a view (a backfill), or `--guard-newer`,
-switches that view to guarded writes, so an older value never replaces a newer one online.
+Never older over newer: every run reads the stored event_ts of the keys it writes and skips an item
+older than the stored one, so neither a backfill nor a rerun after a half-written failed run rolls a
+served value back. A window ending before what the registry holds for a view (a backfill), or
+`--guard-newer`, also makes each write conditional, against writers running at the same time.
 With `online_store.endpoint: embedded` the job runs dynalite on loopback for its own duration.
 """
 
@@ -36,9 +38,9 @@ from jobs.online_store.materialize import (
     read_view_rows,
     write_online_items,
 )
-from jobs.online_store.registry import feature_views, open_store, record_materializations
+from jobs.online_store.registry import feature_views, open_store, record_materialization
 from jobs.online_store.tables import EMBEDDED, dynamodb_client, endpoint_url, ensure_table
-from jobs.online_store.writer import WriterSettings
+from jobs.online_store.writer import CHECKED, CONDITIONAL, WriterSettings
 
 log = logging.getLogger("jobs.materialize")
 
@@ -66,7 +68,7 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--guard-newer",
         action="store_true",
-        help="conditional writes for every view (when other writers may hold newer values)",
+        help="conditional writes for every view (when other writers may write newer values at the same time)",
     )
     return parser
 
@@ -136,19 +138,22 @@ def materialize(
     log.info("write plan: %s (cap %d items/s)", plan, config.online_store.write_rate_cap)
     client = dynamodb_client(url, region=config.online_store.region)
     results: dict[str, Any] = {}
-    intervals: list[tuple[str, dt.datetime, dt.datetime]] = []
+    recorded = 0
     for view in views:
         view_start = start if start is not None else _incremental_start(view)
         if view_start >= end:
             results[view.name] = {"skipped": f"already materialized up to {view_start.isoformat()}"}
             continue
-        last_end = view.most_recent_end_time
-        guard = guard_newer or (last_end is not None and end < last_end)
-        metrics = _materialize_view(spark, config, url, client, view, store.config, view_start, end, plan, guard)
+        mode = write_mode(view.most_recent_end_time, end, guard_newer=guard_newer)
+        try:
+            metrics = _materialize_view(spark, config, url, client, view, store.config, view_start, end, plan, mode)
+        except InfrastructureError as err:
+            done = ", ".join(name for name, result in results.items() if "skipped" not in result) or "none"
+            raise InfrastructureError(f"{err} (views written and recorded before it: {done})") from err
+        metrics["registry_interval_added"] = _record(store, view.name, view_start, end)
+        recorded += metrics["registry_interval_added"]
         log.info("materialized %s: %s", view.name, json.dumps(metrics, sort_keys=True))
         results[view.name] = metrics
-        intervals.append((view.name, view_start, end))
-    recorded = _record(store, intervals)
     return {
         "end": end.isoformat(),
         "start": start.isoformat() if start else None,
@@ -161,6 +166,15 @@ def materialize(
         "registry_intervals_added": recorded,
         "views": results,
     }
+
+
+def write_mode(last_end: dt.datetime | None, end: dt.datetime, *, guard_newer: bool) -> str:
+    """CONDITIONAL for a backfill under a recorded end (the scheduled runs may write meanwhile) or with
+    --guard-newer; CHECKED otherwise, because a run that failed half-way may have left newer items
+    the registry does not know about."""
+    if guard_newer or (last_end is not None and end < last_end):
+        return CONDITIONAL
+    return CHECKED
 
 
 def _as_utc(value: dt.datetime) -> dt.datetime:
@@ -186,7 +200,7 @@ def _materialize_view(
     start: dt.datetime,
     end: dt.datetime,
     plan: WritePlan,
-    guard: bool,
+    mode: str,
 ) -> dict[str, Any]:
     layout = layout_from_feature_view(view, feast_config)
     ttl_attribute = TTL_ATTRIBUTE if config.online_store.ttl_attribute_enabled else None
@@ -202,7 +216,7 @@ def _materialize_view(
         table_name=layout.table_name,
         in_flight=plan.in_flight_per_partition,
         items_per_second=plan.items_per_second_per_partition,
-        guard_newer=guard,
+        write_mode=mode,
         ttl_attribute=ttl_attribute,
         retry_max_seconds=config.online_store.retry_max_seconds,
     )
@@ -218,13 +232,14 @@ def _online_call(url: str | None, call: Any) -> Any:
         return call()
     except (BotoCoreError, ClientError) as err:
         raise InfrastructureError(
-            f"online store {url or 'AWS DynamoDB'} unavailable ({type(err).__name__}: {err}); "
-            "nothing was recorded in the registry, rerun when it is back"
+            f"online store {url or 'AWS DynamoDB'} unavailable ({type(err).__name__}: {err}); rerun when it is back"
         ) from err
 
 
-def _record(store: Any, intervals: list[tuple[str, dt.datetime, dt.datetime]]) -> int:
+def _record(store: Any, name: str, start: dt.datetime, end: dt.datetime) -> int:
     try:
-        return record_materializations(store, intervals)
+        return int(record_materialization(store, name, start, end))
     except OSError as err:
-        raise InfrastructureError(f"recording the materialization in the Feast registry failed: {err}") from err
+        raise InfrastructureError(
+            f"{name} was written but recording it in the Feast registry failed: {err}; a rerun rewrites it"
+        ) from err

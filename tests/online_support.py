@@ -3,15 +3,22 @@
 `OnlineRepo` copies feature_defs/ into a temporary folder, so its feature_store.yaml resolves the
 registry (../data/feast/registry.db) and the sources (../data/features/...) inside that folder,
 exactly as the real repository does, and the guide's inference.py runs there unchanged.
-The oracle is brute force from FEATURES.md and the issue: per entity, the row with the greatest
-event_timestamp in [start, end] and >= end - TTL, ties by the greatest created_timestamp.
+Two brute-force oracles: `materialized` is what `feast materialize START END` writes (per entity, the
+row with the greatest event_timestamp in [START, END], ties by the greatest created_timestamp; no
+TTL), `oracle` the point-in-time row as of END (the same, and not older than END - TTL).
+`FaultProxy` is a real HTTP proxy in front of dynalite that throttles or splits writes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import http.client
+import json
 import shutil
+import threading
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -91,14 +98,19 @@ def make_repo(root: Path) -> OnlineRepo:
 
 
 def oracle(rows: list[tuple], view: str, *, start: dt.datetime, end: dt.datetime) -> dict[str, dict]:
-    """Latest row per entity in the window, bounded by the view's TTL: {entity: {feature: value}}."""
+    """The point-in-time row as of `end`: the latest row in the window and not older than the view's TTL."""
+    return materialized(rows, view, start=max(start, end - TTL[view]), end=end)
+
+
+def materialized(rows: list[tuple], view: str, *, start: dt.datetime, end: dt.datetime) -> dict[str, dict]:
+    """What `feast materialize START END` writes: the latest row per entity in [START, END], whatever
+    its age (the TTL bounds reads of historical features, not materialization): {entity: {feature: value}}."""
     columns = ["key", "event", "created", *_feature_columns(view), "snapshot"]
     frame = pd.DataFrame(rows, columns=columns)
-    lower = max(start, end - TTL[view])
-    frame = frame[(frame["event"] >= lower) & (frame["event"] <= end)]
+    frame = frame[(frame["event"] >= start) & (frame["event"] <= end)]
     expected = {}
     for key, group in frame.groupby("key"):
-        best = group.sort_values(["event", "created"]).iloc[-1]
+        best = group.sort_values(["event", "created"], na_position="first").iloc[-1]  # a null created loses
         expected[key] = {f: _as_served(f, best[f]) for f in FEATURES[view]}
     return expected
 
@@ -116,3 +128,98 @@ def _as_served(feature: str, value):
     if feature in INT64_FEATURES:
         return int(value)
     return float(np.float32(value))
+
+
+BATCH_WRITE = "DynamoDB_20120810.BatchWriteItem"
+
+
+class FaultProxy:
+    """Loopback proxy to dynalite: every `throttle_every`-th BatchWriteItem is throttled, every
+    `split_every`-th has only its first half forwarded and the rest returned as UnprocessedItems.
+    Every BatchWriteItem into one of `throttled_tables` is throttled, and once `accept_writes`
+    BatchWriteItems have been accepted, every later one is (a table that stays overloaded)."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        throttle_every: int = 0,
+        split_every: int = 0,
+        throttled_tables: frozenset[str] = frozenset(),
+        accept_writes: int | None = None,
+    ) -> None:
+        self.target = target.removeprefix("http://")
+        self.throttle_every = throttle_every
+        self.split_every = split_every
+        self.throttled_tables = throttled_tables
+        self.accept_writes = accept_writes
+        self.lock = threading.Lock()
+        self.batch_requests = 0
+        self.throttled = 0
+        self.split = 0
+        self.accepted: list[str] = []
+        self.admitted = 0  # BatchWriteItems let through towards `accept_writes`
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status, payload = proxy.handle(self.headers, body)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("x-amz-crc32", str(zlib.crc32(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def forward(self, headers, body: bytes) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection(self.target, timeout=30)
+        names = ("Content-Type", "X-Amz-Target", "Authorization", "X-Amz-Date")
+        connection.request("POST", "/", body=body, headers={n: headers[n] for n in names if headers[n]})
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        return response.status, data
+
+    def handle(self, headers, body: bytes) -> tuple[int, bytes]:
+        if headers["X-Amz-Target"] != BATCH_WRITE:
+            return self.forward(headers, body)
+        request = json.loads(body)
+        ((table, puts),) = request["RequestItems"].items()
+        with self.lock:
+            self.batch_requests += 1
+            n = self.batch_requests
+            saturated = self.accept_writes is not None and self.admitted >= self.accept_writes
+            if not saturated and table not in self.throttled_tables:
+                self.admitted += 1
+        if table in self.throttled_tables or saturated or (self.throttle_every and n % self.throttle_every == 0):
+            with self.lock:
+                self.throttled += 1
+            error = {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}
+            return 400, json.dumps({**error, "message": "injected throttling"}).encode()
+        keep, rest = puts, []
+        if self.split_every and n % self.split_every == 0 and len(puts) > 1:
+            keep, rest = puts[: len(puts) // 2], puts[len(puts) // 2 :]
+            with self.lock:
+                self.split += 1
+        status, data = self.forward(headers, json.dumps({"RequestItems": {table: keep}}).encode())
+        if status != 200:
+            return status, data
+        with self.lock:
+            self.accepted += [p["PutRequest"]["Item"]["entity_id"]["S"] for p in keep]
+        response = json.loads(data)
+        response["UnprocessedItems"] = {table: rest} if rest else {}
+        return 200, json.dumps(response).encode()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

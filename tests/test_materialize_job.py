@@ -13,7 +13,7 @@ import json
 
 import pytest
 from feast import FeatureStore
-from online_support import FEATURES, KEY, day, make_repo, merchant_row, oracle, user_row
+from online_support import FEATURES, KEY, day, make_repo, materialized, merchant_row, user_row
 
 from jobs.materialize_job import main
 from jobs.online_store.demo import materialize_and_serve, run_inference_script
@@ -31,15 +31,15 @@ USERS = [
     user_row("user_001", day(11), 24, 1.5, 2.0, 9, 60.0, created=day(11, hour=3)),  # same event, created later
     user_row("user_002", day(9), 4, 12.25, 30.0, 3, 7200.0),
     user_row("user_002", day(10), 0, None, None, 0, None),  # quiet-window zero row
-    user_row("user_003", day(2), 7, 5.0, 9.0, 1, None),  # older than END - 7 days: not served
+    user_row("user_003", day(2), 7, 5.0, 9.0, 1, None),  # older than END - 7 days: written all the same, as Feast does
     user_row("user_004", day(12), 2, 8.0, 8.0, 1, 10.0),  # exactly END: included
     user_row("user_004", day(13), 99, 99.0, 99.0, 9, 9.0),  # after END: excluded
-    user_row("user_005", day(5), 1, 3.5, 3.5, 1, None),  # exactly END - TTL: included
+    user_row("user_005", day(5), 1, 3.5, 3.5, 1, None),
 ]
 MERCHANTS = [
     merchant_row("merch_100", day(3), 40, 55.5, 0.05, 0.0625),
     merchant_row("merch_100", day(11), 0, None, 0.0, 0.01),  # quiet-window zero row
-    merchant_row("merch_200", day(1, month=2), 10, 7.5, 0.5, 0.25),  # older than END - 30 days
+    merchant_row("merch_200", day(1, month=2), 10, 7.5, 0.5, 0.25),  # before START
     merchant_row("merch_300", day(8), 12, 99.75, 0.125, 0.03125),
 ]
 VIEWS = {"user_transaction_features": USERS, "merchant_risk_features": MERCHANTS}
@@ -77,7 +77,7 @@ def _online_values(repo, view: str, keys: list[str]) -> dict[str, dict]:
 
 
 def _expected(view: str, keys: list[str], start=START, end=END) -> dict[str, dict]:
-    latest = oracle(VIEWS[view], view, start=start, end=end)
+    latest = materialized(VIEWS[view], view, start=start, end=end)
     return {k: latest.get(k, dict.fromkeys(FEATURES[view])) for k in keys}
 
 
@@ -86,13 +86,14 @@ def test_materialize_serves_the_latest_rows(online, aws_env, capsys):
     code, result = _run("materialize", ["--start", START.isoformat(), "--end", END.isoformat()], repo, url, capsys)
     assert code == 0, result
     users = result["views"]["user_transaction_features"]
-    assert (users["items"], users["skipped_stale"], users["guarded"]) == (4, 0, False)
+    assert (users["items"], users["skipped_stale"], users["write_mode"]) == (5, 0, "checked")
     assert result["views"]["merchant_risk_features"]["items"] == 2
     for view, rows in VIEWS.items():
         keys = sorted({r[0] for r in rows})
         assert _online_values(repo, view, keys) == _expected(view, keys)
-    # The zero rows are served as zeros, the expired entities not at all.
+    # The zero rows are served as zeros, a row older than the TTL as it is, a row before START not at all.
     assert _online_values(repo, "user_transaction_features", ["user_002"])["user_002"]["transaction_count_7d"] == 0
+    assert _online_values(repo, "user_transaction_features", ["user_003"])["user_003"]["transaction_count_7d"] == 7
     assert _online_values(repo, "merchant_risk_features", ["merch_200"])["merch_200"]["risk_score"] is None
     store = FeatureStore(repo_path=str(repo.repo_path))
     for view in VIEWS:

@@ -190,7 +190,7 @@ def test_items_are_byte_identical_to_feasts_writer(spark, tmp_path, monkeypatch)
         layout = layout_from_feature_view(view, our_config)
         assert layout.table_name == "golden_ours.golden_view"
         ensure_table(client, layout.table_name, ttl_attribute=None)
-        settings = WriterSettings(url, "us-east-1", layout.table_name, 2, 10_000.0, False, None, 30.0)
+        settings = WriterSettings(url, "us-east-1", layout.table_name, 2, 10_000.0, "plain", None, 30.0)
         frame = spark.createDataFrame(ROWS, SCHEMA).repartition(2)
         from jobs.online_store.materialize import write_online_items
 

@@ -10,18 +10,14 @@ Feast's own Value decoding.
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import json
-import threading
-import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.utils import make_tzaware
 from hypothesis import given
 from hypothesis import strategies as st
-from online_support import day, make_repo, user_row
+from online_support import FaultProxy, day, make_repo, user_row
 from pyspark.sql import types as T
 
 from jobs.errors import InfrastructureError
@@ -35,85 +31,6 @@ from jobs.online_store.registry import apply_repo
 from jobs.online_store.select import select_item_columns
 from jobs.online_store.tables import dynamodb_client, ensure_table
 from jobs.online_store.writer import Item, WriterSettings, batches_without_duplicates
-
-BATCH_WRITE = "DynamoDB_20120810.BatchWriteItem"
-
-
-class FaultProxy:
-    """Loopback proxy to dynalite: every `throttle_every`-th BatchWriteItem is throttled, every
-    `split_every`-th has only its first half forwarded and the rest returned as UnprocessedItems."""
-
-    def __init__(self, target: str, *, throttle_every: int = 0, split_every: int = 0) -> None:
-        self.target = target.removeprefix("http://")
-        self.throttle_every = throttle_every
-        self.split_every = split_every
-        self.lock = threading.Lock()
-        self.batch_requests = 0
-        self.throttled = 0
-        self.split = 0
-        self.accepted: list[str] = []
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                status, payload = proxy.handle(self.headers, body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.0")
-                self.send_header("Content-Length", str(len(payload)))
-                self.send_header("x-amz-crc32", str(zlib.crc32(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def forward(self, headers, body: bytes) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection(self.target, timeout=30)
-        names = ("Content-Type", "X-Amz-Target", "Authorization", "X-Amz-Date")
-        connection.request("POST", "/", body=body, headers={n: headers[n] for n in names if headers[n]})
-        response = connection.getresponse()
-        data = response.read()
-        connection.close()
-        return response.status, data
-
-    def handle(self, headers, body: bytes) -> tuple[int, bytes]:
-        if headers["X-Amz-Target"] != BATCH_WRITE:
-            return self.forward(headers, body)
-        request = json.loads(body)
-        ((table, puts),) = request["RequestItems"].items()
-        with self.lock:
-            self.batch_requests += 1
-            n = self.batch_requests
-        if self.throttle_every and n % self.throttle_every == 0:
-            with self.lock:
-                self.throttled += 1
-            error = {"__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}
-            return 400, json.dumps({**error, "message": "injected throttling"}).encode()
-        keep, rest = puts, []
-        if self.split_every and n % self.split_every == 0 and len(puts) > 1:
-            keep, rest = puts[: len(puts) // 2], puts[len(puts) // 2 :]
-            with self.lock:
-                self.split += 1
-        status, data = self.forward(headers, json.dumps({"RequestItems": {table: keep}}).encode())
-        if status != 200:
-            return status, data
-        with self.lock:
-            self.accepted += [p["PutRequest"]["Item"]["entity_id"]["S"] for p in keep]
-        response = json.loads(data)
-        response["UnprocessedItems"] = {table: rest} if rest else {}
-        return 200, json.dumps(response).encode()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 LAYOUT = ViewLayout(
     name="faults",
@@ -136,7 +53,7 @@ SCHEMA = T.StructType(
 
 
 def _settings(url: str, table: str, *, retry_max_seconds: float = 30.0) -> WriterSettings:
-    return WriterSettings(url, "us-east-1", table, 2, 50_000.0, False, None, retry_max_seconds, 0.001, 0.05)
+    return WriterSettings(url, "us-east-1", table, 2, 50_000.0, "plain", None, retry_max_seconds, 0.001, 0.05)
 
 
 @pytest.fixture(scope="module")
@@ -291,7 +208,7 @@ def test_backfill_of_an_older_window_keeps_the_newer_values(repo, dynamo, capsys
     code, result = _job("materialize", OLDER, repo.overrides(dynamo), capsys)
     assert code == 0, result
     view = result["views"]["user_transaction_features"]
-    assert view["guarded"] is True
+    assert view["write_mode"] == "conditional"
     # user_a holds the 11th online, newer than the window's 5th: skipped. user_b had nothing online.
     assert (view["items"], view["skipped_stale"]) == (1, 1)
     assert (_count(repo, dynamo, "user_a"), _count(repo, dynamo, "user_b"), _count(repo, dynamo, "user_c")) == (2, 5, 7)

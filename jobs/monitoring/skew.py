@@ -19,13 +19,12 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.online_store.select import filter_materialization_window, select_latest_per_entity
+from jobs.online_store.select import filter_point_in_time_window, select_latest_per_entity
 
 SAMPLE_HASH = "_sample_hash"
 ONLINE_PREFIX = "_online_"
 MISMATCH_PREFIX = "_mismatch_"
 EXACT_TYPES = {"INT32", "INT64", "BOOL", "STRING", "BYTES", "UNIX_TIMESTAMP"}
-EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def select_offline_latest(
@@ -40,7 +39,7 @@ def select_offline_latest(
 ) -> DataFrame:
     """Per entity, the row served for `as_of` (the materializer's rule for a window ending at `as_of`)."""
     return rows.transform(
-        filter_materialization_window, timestamp_field=timestamp_field, start=EPOCH, end=as_of, ttl_seconds=ttl_seconds
+        filter_point_in_time_window, timestamp_field=timestamp_field, as_of=as_of, ttl_seconds=ttl_seconds
     ).transform(
         select_latest_per_entity,
         join_keys=list(join_keys),

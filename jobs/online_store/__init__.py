@@ -4,7 +4,7 @@
 - `layout`: what the executors need to know about a feature view (no Feast import on workers).
 - `select`: the Spark transformations choosing the latest row per entity in a window.
 - `capacity`: partitions, requests in flight and per-partition rate from one write-rate cap.
-- `writer`: the per-partition BatchWriteItem loop (batches of 25, backoff with full jitter, bounded).
+- `writer`: the per-partition write loop (batches of 25, never older over newer, backoff with full jitter, bounded).
 - `tables`: DynamoDB clients and table creation; `embedded`: the dynalite server on loopback.
 - `registry`: the Feast store and the materialization intervals it records.
 """

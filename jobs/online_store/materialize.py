@@ -50,7 +50,6 @@ def build_online_items(
             timestamp_field=layout.timestamp_field,
             start=start,
             end=end,
-            ttl_seconds=layout.ttl_seconds,
         )
         .transform(
             select_latest_per_entity,
@@ -87,7 +86,6 @@ def check_keys_not_null(
         timestamp_field=layout.timestamp_field,
         start=start,
         end=end,
-        ttl_seconds=layout.ttl_seconds,
     )
     counts = window_rows.agg(*[F.sum(F.col(k).isNull().cast("long")).alias(k) for k in layout.join_key_names]).first()
     for key in layout.join_key_names:
@@ -119,7 +117,7 @@ def write_online_items(items: DataFrame, *, layout: ViewLayout, settings: Writer
         table=settings.table_name,
         partitions=len(rows),
         in_flight_per_partition=settings.in_flight,
-        guarded=settings.guard_newer,
+        write_mode=settings.write_mode,
         duration_s=round(time.monotonic() - started, 3),
     )
     metrics["items_per_s"] = round(metrics["items"] / metrics["duration_s"], 1) if metrics["duration_s"] else 0.0

@@ -3,9 +3,9 @@
 `repo_config` reads feature_defs/feature_store.yaml the way Feast does (expanding ${VARS}) and
 points it at the registry, project and online store of the jobs configuration, so the job, Feast's
 CLI and the guide's scripts share one registry and one set of DynamoDB tables.
-`record_materializations` writes every interval of a run in one registry commit, only after every
-view succeeded, and skips an interval already recorded, so a rerun after a crash between the
-writes and the commit ends in the state of one clean run.
+`record_materialization` commits a view's interval as soon as that view is written, as Feast's
+`FeatureStore.materialize` does, and skips an interval already recorded, so a rerun after a crash
+between the write and the commit ends in the state of one clean run.
 """
 
 from __future__ import annotations
@@ -94,21 +94,16 @@ def feature_views(store: Any, names: Sequence[str] | None) -> list[Any]:
     return [available[n] for n in names]
 
 
-def record_materializations(store: Any, intervals: Sequence[tuple[str, dt.datetime, dt.datetime]]) -> int:
-    """Add each (view, start, end) to the registry in one commit; returns how many were new."""
+def record_materialization(store: Any, name: str, start: dt.datetime, end: dt.datetime) -> bool:
+    """Commit (start, end) to the view's materialization intervals; False if already recorded."""
     registry = store.registry
     project = store.project
-    added = 0
     registry.refresh(project)
-    for name, start, end in intervals:
-        view = registry.get_feature_view(name, project, allow_cache=True)
-        if (start, end) in [(s, e) for s, e in view.materialization_intervals]:
-            continue
-        registry.apply_materialization(view, project, start, end, commit=False)
-        added += 1
-    if added:
-        registry.commit()
-    return added
+    view = registry.get_feature_view(name, project, allow_cache=True)
+    if (start, end) in [(s, e) for s, e in view.materialization_intervals]:
+        return False
+    registry.apply_materialization(view, project, start, end, commit=True)
+    return True
 
 
 def feature_tables_folder(config: Config) -> str:

@@ -1,8 +1,10 @@
 """Which rows go online: per entity, the latest row of the window, shaped for the writer.
 
 `feast materialize START END` writes, for each entity, the row with the greatest event timestamp in
-`[START, END]` (ties: greatest created timestamp). Like the point-in-time rule, a row older than the
-view's TTL before END is not served, so it is not written either.
+`[START, END]` (ties: greatest created timestamp), however old that row is: Feast's engine applies a
+view's TTL to historical retrieval only, and its DynamoDB store serves an item of any age. So the
+materializer does too (tests/test_online_feast_parity.py compares every item with Feast's own). An
+online expiry is the optional DynamoDB TTL attribute (`online_store.ttl_attribute_enabled`).
 """
 
 from __future__ import annotations
@@ -17,24 +19,28 @@ from jobs.schemas import SNAPSHOT_DATE
 
 EVENT_TS = "_feast_event_ts"
 EXPIRES_AT = "_expires_at"
-
-
-def window_start(*, start: dt.datetime, end: dt.datetime, ttl_seconds: int) -> dt.datetime:
-    """The effective lower bound: the window start, raised to END - TTL when the view has a TTL."""
-    return max(start, end - dt.timedelta(seconds=ttl_seconds)) if ttl_seconds > 0 else start
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def filter_materialization_window(
-    rows: DataFrame, *, timestamp_field: str, start: dt.datetime, end: dt.datetime, ttl_seconds: int
+    rows: DataFrame, *, timestamp_field: str, start: dt.datetime, end: dt.datetime
 ) -> DataFrame:
-    lower = window_start(start=start, end=end, ttl_seconds=ttl_seconds)
-    is_in_window = F.col(timestamp_field).between(F.lit(lower), F.lit(end))
+    """Rows with START <= event time <= END (both inclusive, as Feast's BETWEEN)."""
+    is_in_window = F.col(timestamp_field).between(F.lit(start), F.lit(end))
     if SNAPSHOT_DATE in rows.columns:
         # Feature tables are partitioned by snapshot_date and event_timestamp = snapshot_date + 1 day
         # (FEATURES.md), so this bound only prunes partitions; it never drops a row of the window.
-        snapshot_bounds = F.col(SNAPSHOT_DATE).between(F.lit(lower.date() - dt.timedelta(days=1)), F.lit(end.date()))
+        snapshot_bounds = F.col(SNAPSHOT_DATE).between(F.lit(start.date() - dt.timedelta(days=1)), F.lit(end.date()))
         is_in_window = is_in_window & snapshot_bounds
     return rows.filter(is_in_window)
+
+
+def filter_point_in_time_window(
+    rows: DataFrame, *, timestamp_field: str, as_of: dt.datetime, ttl_seconds: int
+) -> DataFrame:
+    """Rows a point-in-time read as of AS_OF may use: not after it, and not older than the TTL (0: no TTL)."""
+    start = max(EPOCH, as_of - dt.timedelta(seconds=ttl_seconds)) if ttl_seconds > 0 else EPOCH
+    return filter_materialization_window(rows, timestamp_field=timestamp_field, start=start, end=as_of)
 
 
 def select_latest_per_entity(

@@ -8,11 +8,15 @@ UnprocessedItems (which botocore never retries) are retried with exponential bac
 until `retry_max_seconds` have passed since the batch's first failure; then the task fails with
 `OnlineWriteError` and Spark retries the partition (rewriting an item is idempotent).
 
-With `guard_newer`, an item is written only if the stored one is not newer: the keys are read
-first (BatchGetItem, consistent) and stale items skipped, the rest are conditional PutItems
-(`attribute_not_exists(entity_id) OR event_ts <= :ts`). Feast's `event_ts` strings are all UTC in
-one fixed format, so their byte order is their time order and the stored item needs no extra
-attribute (tests/test_online_writer.py checks the order, fractional seconds included).
+Never older over newer: in `checked` mode (every run of the job) the stored `event_ts` of a batch's
+keys is read first (BatchGetItem, consistent) and an item older than the stored one is skipped; the
+rest go out as one BatchWriteItem. That protects every earlier run's items, recorded in the registry
+or not (a run that failed half-way). `conditional` mode (`--guard-newer`, backfills) also protects
+against a writer racing between the read and the write: the rest are conditional PutItems
+(`attribute_not_exists(entity_id) OR event_ts <= :ts`). `plain` writes blindly, as Feast does.
+Feast's `event_ts` strings are all UTC in one fixed format, so their byte order is their time order
+and the stored item needs no extra attribute (tests/test_online_writer.py checks the order,
+fractional seconds included).
 """
 
 from __future__ import annotations
@@ -62,6 +66,10 @@ class BadRowError(ValueError):
     """A row cannot become a Feast item (a null join key)."""
 
 
+PLAIN, CHECKED, CONDITIONAL = "plain", "checked", "conditional"
+WRITE_MODES = (PLAIN, CHECKED, CONDITIONAL)
+
+
 @dataclasses.dataclass(frozen=True)
 class WriterSettings:
     endpoint_url: str | None
@@ -69,7 +77,7 @@ class WriterSettings:
     table_name: str
     in_flight: int
     items_per_second: float
-    guard_newer: bool
+    write_mode: str  # one of WRITE_MODES
     ttl_attribute: str | None
     retry_max_seconds: float
     backoff_base_s: float = 0.05
@@ -243,11 +251,11 @@ def put_batch(client: Any, settings: WriterSettings, items: list[Item], limiter:
     return counts
 
 
-def put_batch_guarded(client: Any, settings: WriterSettings, items: list[Item], limiter: TokenBucket) -> Counts:
-    """Write only items not older than what is stored: read first, then conditional PutItems."""
-    counts = Counts(batches=1)
+def read_stored_event_ts(
+    client: Any, settings: WriterSettings, items: list[Item], retrier: Retrier, counts: Counts
+) -> dict[str, str]:
+    """{entity_id: stored event_ts} for the items' keys that hold an item (one consistent BatchGetItem)."""
     table = settings.table_name
-    retrier = Retrier(settings, counts, f"guarded write into {table} ({len(items)} items)")
     stored: dict[str, str] = {}
     keys = [{"entity_id": {"S": item.entity_id}} for item in items]
     while keys:
@@ -262,6 +270,26 @@ def put_batch_guarded(client: Any, settings: WriterSettings, items: list[Item], 
         keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
         if keys:
             retrier.wait(f"{len(keys)} UnprocessedKeys")
+    return stored
+
+
+def put_batch_checked(client: Any, settings: WriterSettings, items: list[Item], limiter: TokenBucket) -> Counts:
+    """Skip the items older than the stored ones, BatchWriteItem the rest."""
+    counts = Counts()
+    retrier = Retrier(settings, counts, f"reading event_ts in {settings.table_name} ({len(items)} keys)")
+    stored = read_stored_event_ts(client, settings, items, retrier, counts)
+    fresh = [item for item in items if stored.get(item.entity_id, "") <= item.event_ts]
+    counts.skipped_stale = len(items) - len(fresh)
+    counts.add(put_batch(client, settings, fresh, limiter) if fresh else Counts(batches=1))
+    return counts
+
+
+def put_batch_conditional(client: Any, settings: WriterSettings, items: list[Item], limiter: TokenBucket) -> Counts:
+    """Skip the items older than the stored ones, conditional PutItem for each of the rest."""
+    counts = Counts(batches=1)
+    table = settings.table_name
+    retrier = Retrier(settings, counts, f"guarded write into {table} ({len(items)} items)")
+    stored = read_stored_event_ts(client, settings, items, retrier, counts)
     for item in items:
         if stored.get(item.entity_id, "") > item.event_ts:
             counts.skipped_stale += 1
@@ -288,11 +316,14 @@ def put_batch_guarded(client: Any, settings: WriterSettings, items: list[Item], 
     return counts
 
 
+SENDERS = {PLAIN: put_batch, CHECKED: put_batch_checked, CONDITIONAL: put_batch_conditional}
+
+
 def write_items(client: Any, settings: WriterSettings, items: Iterable[Item]) -> Counts:
     """Write all items with `settings.in_flight` requests in flight; the first failure propagates."""
     totals = Counts()
     limiter = TokenBucket(settings.items_per_second, burst=max(BATCH_WRITE_LIMIT, settings.items_per_second / 10))
-    send = put_batch_guarded if settings.guard_newer else put_batch
+    send = SENDERS[settings.write_mode]
     pool = ThreadPoolExecutor(max_workers=settings.in_flight, thread_name_prefix="dynamodb-write")
     pending: set[Future[Counts]] = set()
     try:
