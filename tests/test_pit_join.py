@@ -440,7 +440,9 @@ def test_rows_never_stamped_are_not_used_with_the_filter(spark):
 def test_the_filter_needs_a_created_timestamp_column(spark):
     user_df = spark.createDataFrame([], USER_SCHEMA)
     with pytest.raises(ValueError, match="needs a created timestamp column"):
-        dataclasses.replace(view_joins(user_df, user_df)[0], created_timestamp_field=None, filter_by_created_timestamp=True)
+        dataclasses.replace(
+            view_joins(user_df, user_df)[0], created_timestamp_field=None, filter_by_created_timestamp=True
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -46,20 +46,21 @@ side, and a key's entity rows meet in one task of the second pass whatever its b
 An entity row of a hot key that finds no feature row before it in its own bucket needs the latest
 row of an earlier bucket (any earlier one: TTLs can be long or unbounded). The same sorted window
 pass therefore also marks the last row of every `(keys, bucket)` group (a `lead`, same partitioning
-and order, so no extra sort); the running `last` there is that bucket's last row of each view. A
+and order, so no extra sort); the running max there is that bucket's greatest row of each view. A
 second, small pass takes only the hot keys' entity rows and bucket-last rows, partitions them by
 key and, with a RANGE frame ending at `bucket - 1`, gives each entity row the greatest of its
 in-bucket row and every earlier bucket's (with created-time filtering an earlier bucket can hold a
-newer event than a backfill entering in the row's own bucket). The result is identical to the unbucketed join for any TTL;
-the join reads its inputs once (the sample reads the sources' key columns once more). With no hot
-key there is no second pass.
+newer event than a backfill entering in the row's own bucket). The result is identical to the
+unbucketed join for any TTL; the join reads its inputs once (the sample reads the sources' key
+columns once more). With no hot key there is no second pass.
 
 ## Cost at 1 TB (e.g. 1 TB of feature rows, 100 GB of entity rows, 2000 shuffle partitions)
 
 - Reading: only feature rows within reach of some entity row, `[earliest t - TTL, latest t]`
-  (unbounded below without a TTL; with created-time filtering also created by the latest t), filtered on the timestamp column so Delta skips the files
-  outside it. Labels of one quarter against three years of daily snapshots read about a twelfth of
-  the feature table. The bounds cost one aggregate over the entity rows' timestamp column.
+  (unbounded below without a TTL; with created-time filtering, also created by the latest t),
+  filtered on the timestamp columns so Delta skips the files outside it.
+  Labels of one quarter against three years of daily snapshots read about a twelfth of the feature
+  table. The bounds cost one aggregate over the entity rows' timestamp column.
 - Shuffle: per join-key group, one shuffle of the projected rows only (keys, one ordering long, the
   feature values as one struct, the rest of the entity row as one struct; a bucket long when some
   key is hot, a spread long when some entity row has a null key or instant), about the decoded
@@ -358,10 +359,7 @@ def with_earlier_buckets(carried: DataFrame, *, key_names: list[str], view_colum
         *key_names,
         _ENTITY,
         _AT,
-        *[
-            F.greatest(F.col(c), F.max(_summary(c)).over(earlier_buckets)).alias(c)
-            for c in view_columns
-        ],
+        *[F.greatest(F.col(c), F.max(_summary(c)).over(earlier_buckets)).alias(c) for c in view_columns],
     )
     passed_through = carried.filter(~hot & _is_entity_row()).select(*key_names, _ENTITY, _AT, *view_columns)
     return passed_through.unionByName(filled)
