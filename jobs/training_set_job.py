@@ -12,15 +12,26 @@ log, else the `.csv` suffix, else Parquet) and need the views' join keys and a t
 Feature views and services come from the Feast registry of `feast.repo_path` /
 `feast.registry` (run `feast apply` first), so the rows equal the Feast SDK's for the same request.
 
-The output commit's `userMetadata` records the request and the Delta version of every table read
-(entity rows too when they are Delta). With `quality.audit_training_sets` (on in every conf/ file) the
-set is first staged and checked with the training-set suite (one row per entity row, keys, labels,
-the FEATURES.md ranges of the requested features): a failing set exits 1, the output is left as it
+With `--filter-by-created-timestamp` (Feast's `filter_by_created_timestamp=True`) a row only uses
+feature rows created at or before its own timestamp: what a model could have seen then, not later
+backfills. Views without a created timestamp column are unaffected, as in Feast.
+
+The output commit's `userMetadata` records what defines the set: the feature refs and, for every
+view, its output columns, join keys, source columns, TTL and created-time filtering, its table and
+that table's Delta version; the entity rows' Delta version, or for Parquet/CSV entity rows (which
+have no version) their row count and an order-independent hash of their contents.
+
+With `quality.audit_training_sets` (on in every conf/ file) the set is first staged and checked
+with the training-set suite (one row per entity row, keys, labels, the FEATURES.md ranges of the
+requested features): a failing set exits 1, the output is left as it
 was, and the staged set stays under `tables.staging` for inspection.
 
-`--as-of-versions EARLIER_OUTPUT` reads the recorded versions back (Delta time travel) and, unless
-given again, the same entity rows and features: the rebuilt set equals the earlier one even after
-the feature tables were rewritten.
+`--as-of-versions EARLIER_OUTPUT` rebuilds from that record alone, not today's registry: the same
+views, keys, TTLs and features, their tables at the recorded versions (Delta time travel) and the
+same entity rows, so the rebuilt set equals the earlier one even after the feature tables were
+rewritten or the service or a view's TTL changed. Parquet/CSV entity rows whose contents no longer
+hash as recorded are refused (exit 2). `--feature-service`/`--features` given again ask a new request
+(today's definitions) at the recorded table versions; `--entities` given again, other entity rows.
 
 Bad input (unknown service, view or feature, empty feature list, missing entity or timestamp
 column, timestamp of the wrong type) fails with exit code 2 before Spark runs any job.
@@ -29,6 +40,7 @@ column, timestamp of the wrong type) fails with exit code 2 before Spark runs an
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -41,6 +53,7 @@ from delta.tables import DeltaTable
 from feast import FeatureStore
 from feast.errors import FeastObjectNotFoundException
 from feast.repo_config import RepoConfig
+from feast.utils import _get_feature_views_to_use, _get_features
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
@@ -55,7 +68,9 @@ from jobs.offline_store.requests import (
     is_delta,
     resolve_requests,
     source_id,
-    validate_entity_schema,
+    validate_entity_columns,
+    view_join_from_record,
+    view_record,
 )
 from jobs.quality.wap import remove_path, stage_and_audit_training_set
 
@@ -78,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--feature-service", metavar="NAME", help="a Feast feature service, e.g. fraud_detection_v2")
     which.add_argument("--features", metavar="VIEW:FEATURE,...", help="comma-separated feature references")
     parser.add_argument("--full-feature-names", action="store_true", default=None, help="name outputs view__feature")
+    parser.add_argument(
+        "--filter-by-created-timestamp",
+        action="store_true",
+        default=None,
+        help="use only feature rows created at or before each entity row's timestamp (Feast's flag)",
+    )
     parser.add_argument("--output", metavar="PATH", help="Delta output (default <tables.training_sets>/<name>)")
     parser.add_argument("--as-of-versions", metavar="EARLIER_OUTPUT", help="rebuild at the versions it recorded")
     parser.add_argument(
@@ -117,33 +138,73 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
         earlier["entities"]["format"] if not args.entities and earlier else detect_format(spark, entities_path)
     )
     refs_given = args.feature_service is not None or args.features is not None
-    service = args.feature_service if refs_given else earlier.get("feature_service")
-    features = args.features if refs_given else ",".join(earlier["feature_refs"]) if earlier else None
+    from_record = bool(earlier) and not refs_given
     full_names = bool(args.full_feature_names if args.full_feature_names is not None else earlier.get("full_names"))
+    filter_created = bool(
+        args.filter_by_created_timestamp
+        if args.filter_by_created_timestamp is not None
+        else earlier.get("filter_by_created_timestamp")
+    )
     timestamp_column = args.timestamp_column or earlier.get("timestamp_column") or DEFAULT_TIMESTAMP_COLUMN
-    store = feature_store_for(config.feast)
-    refs, requests = resolve_feature_request(store, service, features)
+    if from_record:
+        service, refs, views = earlier.get("feature_service"), earlier["feature_refs"], recorded_views(earlier, args)
+        join_keys = [k for v in views for k in v["join_keys"]]
+        outputs = [c for v in views for c in v["output_columns"]]
+        tables = [v["table"] for v in views]
+    else:
+        features = args.features if refs_given else None
+        service = args.feature_service
+        refs, requests = resolve_feature_request(feature_store_for(config.feast), service, features)
+        join_keys = [k for r in requests for k in r.join_keys()]
+        outputs = [c for r in requests for c in r.output_columns(full_feature_names=full_names)]
+        tables = [source_id(r.source) for r in requests]
     name = service or "training_set"
     output = args.output or f"{config.tables.training_sets.rstrip('/')}/{name}"
 
-    entity_version = (earlier.get("entities") or {}).get("version") if earlier and not args.entities else None
+    recorded_entities = (earlier.get("entities") or {}) if earlier and not args.entities else {}
+    entity_version = recorded_entities.get("version")
     entity_rows = read_entities(spark, entities_path, entities_format, timestamp_column, version=entity_version)
-    validate_entity_schema(
+    validate_entity_columns(
         entity_rows.schema,
-        requests,
+        join_keys=join_keys,
+        output_columns=outputs,
         timestamp_column=timestamp_column,
-        full_feature_names=full_names,
         source_name=entities_path,
     )
-    versions = earlier.get("tables") or {source_id(r.source): current_version(spark, r.source) for r in requests}
-    missing = [source_id(r.source) for r in requests if source_id(r.source) not in versions]
+    if earlier:
+        versions = earlier.get("tables") or {}
+    else:
+        versions = {source_id(r.source): current_version(spark, r.source) for r in requests}
+    missing = [t for t in dict.fromkeys(tables) if t not in versions]
     if missing:
         raise BadInputError(f"{args.as_of_versions} recorded no version for table(s) {', '.join(missing)}")
     if entities_format == "delta" and entity_version is None:
         entity_version = int(latest_commit(DeltaTable.forPath(spark, entities_path))["version"])
         entity_rows = read_entities(spark, entities_path, entities_format, timestamp_column, version=entity_version)
+    fingerprint = None
+    if entities_format != "delta":
+        fingerprint = entity_fingerprint(entity_rows)
+        if recorded_entities and fingerprint != recorded_entities.get("fingerprint"):
+            raise BadInputError(
+                f"entity rows {entities_path} changed since {args.as_of_versions} was built: they hash to "
+                f"{fingerprint}, the build recorded {recorded_entities.get('fingerprint')}"
+                " (rows:sum-xxhash64:sum-murmur3); restore them, or give --entities to build from other rows"
+            )
 
-    joins = build_view_joins(spark, requests, full_feature_names=full_names, versions=versions)
+    if from_record:
+        joins = [view_join_from_record(spark, v, version=versions[v["table"]]) for v in views]
+        if args.filter_by_created_timestamp:
+            joins = [
+                dataclasses.replace(j, filter_by_created_timestamp=j.created_timestamp_field is not None) for j in joins
+            ]
+    else:
+        joins = build_view_joins(
+            spark,
+            requests,
+            full_feature_names=full_names,
+            versions=versions,
+            filter_by_created_timestamp=filter_created,
+        )
     entities = summarize_entities(entity_rows, joins, timestamp_column)
     training_set = build_point_in_time_join(
         entity_rows,
@@ -168,12 +229,19 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
         training_set = spark.read.format("delta").load(audited.staging_path)
     metadata = {
         METADATA_KEY: {
-            "entities": {"path": entities_path, "format": entities_format, "version": entity_version},
+            "entities": {
+                "path": entities_path,
+                "format": entities_format,
+                "version": entity_version,
+                "fingerprint": fingerprint,
+            },
             "feature_service": service,
             "feature_refs": refs,
             "full_names": full_names,
+            "filter_by_created_timestamp": filter_created,
             "timestamp_column": timestamp_column,
-            "tables": versions,
+            "views": [view_record(j, t) for j, t in zip(joins, tables, strict=True)],
+            "tables": {t: versions[t] for t in tables},
             "feast_project": config.feast.project,
         }
     }
@@ -194,6 +262,7 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
         "feature_refs": refs,
         "table_versions": versions,
         "entity_version": entity_version,
+        "entity_fingerprint": fingerprint,
         **(audited.details() if audited is not None else {}),
     }
 
@@ -222,18 +291,50 @@ def feature_store_for(feast: FeastConfig) -> FeatureStore:
 def resolve_feature_request(
     store: FeatureStore, service: str | None, features: str | None
 ) -> tuple[list[str], list[ViewRequest]]:
+    """The refs and views of a request as the Feast SDK resolves them: a service's projections keep
+    their aliases (`with_name`), join-key maps (`with_join_key_map`) and feature subsets."""
     try:
         if service is not None:
-            projections = store.get_feature_service(service).feature_view_projections
-            refs = [f"{p.name_to_use()}:{f.name}" for p in projections for f in p.features]
+            feature_service = store.get_feature_service(service)
+            refs = _get_features(store.registry, store.project, feature_service)
+            projected, _ = _get_feature_views_to_use(store.registry, store.project, feature_service)
+            views = {v.projection.name_to_use(): v for v in projected}
         else:
             refs = [r for r in (features or "").split(",") if r.strip()]
-        views = {v.name: v for v in store.list_feature_views()}
+            views = {v.name: v for v in store.list_feature_views()}
     except FeastObjectNotFoundException as err:
         raise BadInputError(str(err)) from err
     except FileNotFoundError as err:
         raise BadInputError(f"{err} (run `feast apply` in {store.repo_path})") from err
     return refs, resolve_requests(views, refs)
+
+
+def recorded_views(earlier: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
+    views = earlier.get("views")
+    if not views:
+        raise BadInputError(
+            f"--as-of-versions {args.as_of_versions} records no view definitions (built by an older version of"
+            " this job), so it cannot be rebuilt without today's registry; give --feature-service or --features"
+            " again to build that request at its recorded table versions"
+        )
+    return list(views)
+
+
+def entity_fingerprint(entity_rows: DataFrame) -> str:
+    """`rows:sum of xxhash64:sum of murmur3` over the rows as read: independent of row order and
+    file layout, different when a row is added, removed or changed (one aggregate, nothing collected
+    but the three numbers)."""
+    columns = [
+        F.to_json(F.col(f.name)) if "map<" in f.dataType.simpleString() else F.col(f.name)
+        for f in entity_rows.schema.fields
+    ]
+    row = entity_rows.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.sum(F.xxhash64(*columns).cast("decimal(38,0)")).alias("xx"),
+        F.sum(F.hash(*columns).cast("decimal(38,0)")).alias("murmur"),
+    ).first()
+    assert row is not None  # a global aggregate has exactly one row
+    return f"{row['rows']}:{row['xx'] or 0}:{row['murmur'] or 0}"
 
 
 def detect_format(spark: SparkSession, path: str) -> str:

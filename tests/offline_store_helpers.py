@@ -14,6 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from feast.repo_config import load_repo_config
 from feast.repo_operations import apply_total
@@ -66,19 +67,28 @@ def write_feature_tables(spark, root: Path, *, user_rows=USER_ROWS, merchant_row
         frame.write.format("delta").mode("overwrite").partitionBy("snapshot_date").save(str(root / name))
 
 
-def feast_repo(spark, base: Path) -> Path:
-    """feature_defs/ copied under `base`, its tables written and `feast apply` done (once per session)."""
+def feast_repo(spark, base: Path, *, extra_services: str = "") -> Path:
+    """feature_defs/ copied under `base`, its tables written and `feast apply` done (once per `base`).
+    `extra_services` is Python appended to the copy's services.py (more services on the same views)."""
     repo = base / "feature_repo"
     registry = base / "feast" / "registry.db"
     if registry.exists():
         return repo
-    tables = base / "features"
-    write_feature_tables(spark, tables)
+    write_feature_tables(spark, base / "features")
     shutil.copytree(REPO_ROOT / "feature_defs", repo, ignore=shutil.ignore_patterns("__pycache__", "data"))
     settings = yaml.safe_load((REPO_ROOT / "feature_defs" / "feature_store.yaml").read_text())
     settings["registry"]["path"] = str(registry)
     settings["online_store"] = {"type": "sqlite", "path": str(base / "online.db")}
     (repo / "feature_store.yaml").write_text(yaml.safe_dump(settings))
+    if extra_services:
+        with (repo / "services.py").open("a") as services:
+            services.write(extra_services)
+    apply_repo(repo, base / "features")
+    return repo
+
+
+def apply_repo(repo: Path, tables: Path) -> None:
+    """`feast apply` of `repo` with its sources on `tables` (again after its files were edited)."""
     # Point the copy's sources at these tables only while applying: the process-wide environment,
     # sys.path and imported repo modules must not leak into other tests' Feast repos.
     repo_modules = ("entities", "sources", "features", "services")
@@ -97,4 +107,22 @@ def feast_repo(spark, base: Path) -> Path:
             os.environ.pop("FRAUD_FEATURE_TABLES", None)
         else:
             os.environ["FRAUD_FEATURE_TABLES"] = previous
-    return repo
+
+
+def user_and_merchant_rows() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """USER_ROWS and MERCHANT_ROWS as pandas frames with the tables' column names (for the oracle)."""
+    users = pd.DataFrame(
+        USER_ROWS,
+        columns=[
+            "user_id", "event_timestamp", "created_timestamp", "transaction_count_7d", "transaction_amount_avg_7d",
+            "transaction_amount_max_7d", "unique_merchants_7d", "avg_time_between_transactions",
+        ],
+    )  # fmt: skip
+    merchants = pd.DataFrame(
+        MERCHANT_ROWS,
+        columns=[
+            "merchant_id", "event_timestamp", "created_timestamp", "total_transactions_30d", "avg_transaction_amount",
+            "chargeback_rate_30d", "risk_score",
+        ],
+    )  # fmt: skip
+    return users, merchants

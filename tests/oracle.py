@@ -145,3 +145,38 @@ def assert_frames_match(got: pd.DataFrame, expected: pd.DataFrame, *, key: str, 
                 assert math.isclose(float(g), float(e), rel_tol=rel, abs_tol=1e-6), (
                     f"{column} row {got_keys[i]}: {g} != {e}"
                 )
+
+
+def point_in_time(
+    entities: pd.DataFrame,
+    features: pd.DataFrame,
+    *,
+    entity_key: str,
+    feature_key: str,
+    ttl: pd.Timedelta | None,
+    columns: list[str],
+    filter_by_created: bool = False,
+) -> list[tuple]:
+    """FEATURES.md "Point-in-time join", one entity row at a time: for each row (in order) the values
+    of `columns` from the feature row of its key with the greatest event_timestamp in [t - ttl, t],
+    ties to the greatest created_timestamp (null loses); with `filter_by_created` (Feast's
+    filter_by_created_timestamp) only rows whose created_timestamp is set and <= t count. No row, or
+    a null key or t: nulls. Assumes no two candidates tie on both timestamps."""
+    out = []
+    for row in entities.to_dict("records"):
+        key, t = row[entity_key], row["event_timestamp"]
+        best = None
+        if not _missing(key) and not _missing(t):
+            for r in features.to_dict("records"):
+                if r[feature_key] != key or _missing(r["event_timestamp"]) or r["event_timestamp"] > t:
+                    continue
+                if ttl and r["event_timestamp"] < t - ttl:
+                    continue
+                created = r["created_timestamp"]
+                if filter_by_created and (_missing(created) or created > t):
+                    continue
+                rank = (r["event_timestamp"], not _missing(created), created if not _missing(created) else t)
+                if best is None or rank > best[0]:
+                    best = (rank, r)
+        out.append(tuple(None if best is None or _missing(best[1][c]) else best[1][c] for c in columns))
+    return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import random
 import runpy
 import shutil
 from pathlib import Path
@@ -17,13 +18,14 @@ from feast import Entity, FeatureStore, FeatureView, Field, ValueType
 from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import SparkSource
 from feast.repo_config import RepoConfig
 from feast.table_format import DeltaFormat
-from feast.types import Float64, Int64
+from feast.types import Float64, Int32, Int64
 from offline_store_helpers import GUIDE_EXPECTED, feast_repo, ts
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
 from jobs.config import REPO_ROOT
 from jobs.offline_store.feast_store import FraudSparkOfflineStore, FraudSparkOfflineStoreConfig
+from oracle import point_in_time
 
 FEATURES = [
     "transaction_count_7d",
@@ -180,3 +182,110 @@ def test_sdk_and_job_return_identical_rows(spark, repo, tmp_path):
     job = spark.read.format("delta").load(output)
     assert job.count() == len(rows)
     assert_df_equality(job, sdk, ignore_row_order=True, ignore_nullable=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# filter_by_created_timestamp (Feast's test_historical_features_filter_by_created_timestamp and
+# test_historical_features_containing_backfills, on our store; values from tests/oracle.py)
+
+NOW = ts("2026-03-10 12:00:00")
+DAY = dt.timedelta(days=1)
+
+
+def driver_store(spark, tmp_path, rows: list[tuple], *, ttl: dt.timedelta | None = None) -> FeatureStore:
+    """A repo with one view `driver_stats` (key driver_id, feature avg_daily_trips) on a Delta table of
+    `rows` = (driver_id, avg_daily_trips, event_timestamp, created)."""
+    table = tmp_path / "driver_stats"
+    schema = "driver_id long, avg_daily_trips int, event_timestamp timestamp, created timestamp"
+    spark.createDataFrame(rows, schema).write.format("delta").save(str(table))
+    driver = Entity(name="driver", join_keys=["driver_id"], value_type=ValueType.INT64)
+    view = FeatureView(
+        name="driver_stats",
+        entities=[driver],
+        ttl=ttl,
+        schema=[Field(name="driver_id", dtype=Int64), Field(name="avg_daily_trips", dtype=Int32)],
+        source=SparkSource(
+            name="driver_stats_source",
+            path=str(table),
+            table_format=DeltaFormat(),
+            timestamp_field="event_timestamp",
+            created_timestamp_column="created",
+        ),
+    )
+    config = RepoConfig(
+        project="drivers",
+        registry=str(tmp_path / "registry.db"),
+        provider="local",
+        offline_store=FraudSparkOfflineStoreConfig(),
+        online_store={"type": "sqlite", "path": str(tmp_path / "online.db")},
+        entity_key_serialization_version=3,
+    )
+    store = FeatureStore(config=config)
+    store.apply([driver, view])
+    return store
+
+
+def trips(store: FeatureStore, entity_df: pd.DataFrame, **kwargs) -> list:
+    """avg_daily_trips for each entity row, in the entity rows' order."""
+    numbered = entity_df.assign(row=range(len(entity_df)))
+    got = store.get_historical_features(entity_df=numbered, features=["driver_stats:avg_daily_trips"], **kwargs)
+    frame = got.to_df()
+    assert sorted(frame.row) == list(range(len(entity_df)))
+    return [_plain(v) for v in frame.sort_values("row").avg_daily_trips]
+
+
+def test_filter_by_created_timestamp_leaves_out_a_backfill_created_after_the_entity_row(spark, tmp_path):
+    tomorrow, day_after = NOW + DAY, NOW + 2 * DAY
+    rows = [(1001, 10, NOW, NOW), (1002, 30, NOW, NOW), (1001, 20, NOW, day_after), (1002, 40, NOW, day_after)]
+    store = driver_store(spark, tmp_path, rows)
+    entity_df = pd.DataFrame({"driver_id": [1001, 1002], "event_timestamp": [tomorrow, tomorrow]})
+    assert trips(store, entity_df) == [20.0, 40.0]  # by default the backfill wins the tie
+    assert trips(store, entity_df, filter_by_created_timestamp=True) == [10.0, 30.0]
+
+
+def test_backfills_without_the_filter_take_the_latest_event_then_the_latest_created(spark, tmp_path):
+    tomorrow, day_after = NOW + DAY, NOW + 2 * DAY
+    rows = [(1001, 10, NOW, NOW), (1001, 20, NOW, tomorrow), (1002, 30, NOW, tomorrow), (1002, 40, tomorrow, NOW)]
+    store = driver_store(spark, tmp_path, rows)
+    entity_df = pd.DataFrame({"driver_id": [1001, 1002], "event_timestamp": [day_after, day_after]})
+    assert trips(store, entity_df) == [20.0, 40.0]
+
+
+@pytest.mark.parametrize("ttl_hours", [None, 30])
+def test_filter_by_created_timestamp_on_random_backfills_matches_the_oracle(spark, tmp_path, ttl_hours):
+    """Rows land from an hour before to four days after their event, some never stamped; entity rows
+    fall before, between and after them. Every row's value is checked against the brute-force oracle,
+    with and without the flag."""
+    rng = random.Random(ttl_hours or 0)
+    hour = dt.timedelta(hours=1)
+    rows, seen = [], set()
+    for i in range(150):
+        driver, event = rng.randint(1, 4), NOW + rng.randint(0, 60) * hour
+        created = None if rng.random() < 0.1 else event + rng.choice([-1, 0, 2, 12, 50, 96]) * hour
+        if (driver, event, created) not in seen:  # no exact ties on both instants: the oracle needs none
+            seen.add((driver, event, created))
+            rows.append((driver, i, event, created))
+    ttl = dt.timedelta(hours=ttl_hours) if ttl_hours else None
+    store = driver_store(spark, tmp_path, rows, ttl=ttl)
+    entity_df = pd.DataFrame(
+        {
+            "driver_id": [rng.randint(1, 5) for _ in range(80)],
+            "event_timestamp": [NOW + rng.randint(-2, 120) * hour for _ in range(80)],
+        }
+    ).drop_duplicates()
+    features = pd.DataFrame(rows, columns=["driver_id", "avg_daily_trips", "event_timestamp", "created_timestamp"])
+    for flag in (False, True):
+        expected = point_in_time(
+            entity_df,
+            features,
+            entity_key="driver_id",
+            feature_key="driver_id",
+            ttl=pd.Timedelta(ttl) if ttl else None,
+            columns=["avg_daily_trips"],
+            filter_by_created=flag,
+        )
+        assert trips(store, entity_df, filter_by_created_timestamp=flag) == [_plain(v) for (v,) in expected]
+    unfiltered = point_in_time(
+        entity_df, features, entity_key="driver_id", feature_key="driver_id", ttl=None, columns=["avg_daily_trips"]
+    )
+    assert expected != unfiltered  # the flag changes answers on this data

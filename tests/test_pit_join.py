@@ -6,6 +6,7 @@ Seeded random data on a coarse time grid, so that ties on event_timestamp, rows 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from collections import Counter
@@ -88,6 +89,8 @@ def oracle(entities: list[dict], views: list[dict]) -> list[tuple]:
                     in_window = r["event"] is not None and r["event"] <= t
                     if view["ttl"]:
                         in_window = in_window and r["event"] >= t - dt.timedelta(seconds=view["ttl"])
+                    if view.get("filter_by_created"):  # Feast: created_timestamp <= t, so a null never passes
+                        in_window = in_window and r["created"] is not None and r["created"] <= t
                     if same_key and in_window:
                         candidates.append(r)
             best = max(candidates, key=lambda r, f=view["features"]: _max_key(r, f)) if candidates else None
@@ -151,8 +154,8 @@ def frames(spark, entities, user_rows, pair_rows):
     return entity_df, user_df, pair_df
 
 
-def view_joins(user_df, pair_df, *, user_ttl=TTL_USER, pair_ttl=TTL_PAIR):
-    return [
+def view_joins(user_df, pair_df, *, user_ttl=TTL_USER, pair_ttl=TTL_PAIR, filter_by_created=False):
+    views = [
         ViewJoin(
             name="user",
             source=user_df,
@@ -187,10 +190,11 @@ def view_joins(user_df, pair_df, *, user_ttl=TTL_USER, pair_ttl=TTL_PAIR):
             ttl_seconds=pair_ttl,
         ),
     ]
+    return [dataclasses.replace(v, filter_by_created_timestamp=filter_by_created) for v in views]
 
 
-def oracle_views(user_rows, pair_rows, *, user_ttl=TTL_USER, pair_ttl=TTL_PAIR):
-    return [
+def oracle_views(user_rows, pair_rows, *, user_ttl=TTL_USER, pair_ttl=TTL_PAIR, filter_by_created=False):
+    views = [
         {
             "keys": ["user_id"],
             "source_keys": ["user_id"],
@@ -201,15 +205,17 @@ def oracle_views(user_rows, pair_rows, *, user_ttl=TTL_USER, pair_ttl=TTL_PAIR):
         {"keys": ["user_id"], "source_keys": ["user_id"], "rows": user_rows, "features": ["amount"], "ttl": 0},
         {"keys": ["a", "b"], "source_keys": ["a", "b"], "rows": pair_rows, "features": ["score"], "ttl": pair_ttl},
     ]
+    return [{**v, "filter_by_created": filter_by_created} for v in views]
 
 
-def run_join(spark, entities, user_rows, pair_rows, *, bucket_seconds=None, **ttls):
+def run_join(spark, entities, user_rows, pair_rows, *, bucket_seconds=None, hot_key_rows=0, **options):
     entity_df, user_df, pair_df = frames(spark, entities, user_rows, pair_rows)
     got = build_point_in_time_join(
         entity_df,
-        view_joins(user_df, pair_df, **ttls),
+        view_joins(user_df, pair_df, **options),
         timestamp_column="event_timestamp",
         bucket_seconds=bucket_seconds,
+        hot_key_rows=hot_key_rows,
     )
     return got
 
@@ -223,8 +229,8 @@ def as_rows(df) -> Counter:
     return Counter(tuple(_utc(v) for v in r) for r in df.collect())
 
 
-def expected(entities, user_rows, pair_rows, **ttls) -> Counter:
-    return Counter(oracle(entities, oracle_views(user_rows, pair_rows, **ttls)))
+def expected(entities, user_rows, pair_rows, **options) -> Counter:
+    return Counter(oracle(entities, oracle_views(user_rows, pair_rows, **options)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,6 +366,86 @@ def test_entity_frame_without_matching_rows_keeps_every_row(spark):
 
 
 # ---------------------------------------------------------------------------------------------
+# Created-time filtering (Feast's filter_by_created_timestamp): only rows created by t
+
+
+def with_backfills(rows: list[dict], seed: int) -> list[dict]:
+    """The rows re-stamped as landing some steps after (or even before) their event, or never
+    stamped: late backfills of old events occur often, also across bucket edges."""
+    rng = random.Random(seed)
+    lags = [None, -1, 0, 0, 1, 3, 8, 20]
+    return [
+        {**r, "created": None if r["event"] is None or (lag := rng.choice(lags)) is None else r["event"] + lag * STEP}
+        for r in rows
+    ]
+
+
+def backfilled_case(seed: int):
+    entities, user_rows, pair_rows = random_case(seed)
+    return entities, with_backfills(user_rows, seed), with_backfills(pair_rows, seed + 1)
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_filter_by_created_timestamp_matches_the_oracle(spark, seed):
+    entities, user_rows, pair_rows = backfilled_case(seed)
+    got = as_rows(run_join(spark, entities, user_rows, pair_rows, filter_by_created=True))
+    assert got == expected(entities, user_rows, pair_rows, filter_by_created=True)
+    assert got != expected(entities, user_rows, pair_rows)  # the flag changes answers on this data
+
+
+@pytest.mark.parametrize(("bucket_minutes", "hot_key_rows"), [(30, 0), (90, 0), (24 * 60, 0), (60, 40)])
+def test_filter_by_created_timestamp_with_time_buckets_gives_the_same_rows(spark, bucket_minutes, hot_key_rows):
+    entities, user_rows, pair_rows = backfilled_case(40 + bucket_minutes)
+    got = run_join(
+        spark,
+        entities,
+        user_rows,
+        pair_rows,
+        bucket_seconds=bucket_minutes * 60,
+        hot_key_rows=hot_key_rows,
+        filter_by_created=True,
+    )
+    assert as_rows(got) == expected(entities, user_rows, pair_rows, filter_by_created=True)
+
+
+def test_a_backfill_created_after_t_is_not_used_and_the_row_known_at_t_is(spark):
+    """Feast's own case: the same event written twice, first when it happened, again (a backfill)
+    after the entity row's instant. Without the flag the backfill wins the tie; with it, the
+    original value."""
+    rows = [feature(0, at(0), 10), feature(0, at(4), 20)]
+    entities = [{"row_id": 0, "user_id": "u1", "a": None, "b": None, "event_timestamp": at(2)}]
+    plain = run_join(spark, entities, rows, [])
+    filtered = run_join(spark, entities, rows, [], filter_by_created=True)
+    assert [r.user_count for r in plain.collect()] == [20]
+    assert [r.user_count for r in filtered.collect()] == [10]
+
+
+def test_a_late_backfill_in_the_rows_bucket_does_not_hide_a_newer_event_of_an_earlier_bucket(spark):
+    """Buckets of one step. Step 1's row is known from step 1; an old event (step 0) is backfilled
+    at step 3, the entity row's own bucket. The newest event known at step 3 is still step 1's."""
+    rows = [feature(1, at(1), 11), feature(0, at(3), 99)]
+    entities = [{"row_id": 0, "user_id": "u1", "a": None, "b": None, "event_timestamp": at(3) + STEP / 2}]
+    got = run_join(spark, entities, rows, [], bucket_seconds=int(STEP.total_seconds()), filter_by_created=True)
+    assert [r.user_count for r in got.collect()] == [11]
+    assert as_rows(got) == expected(entities, rows, [], filter_by_created=True)
+
+
+def test_rows_never_stamped_are_not_used_with_the_filter(spark):
+    rows = [feature(0, None, 5)]
+    entities = [{"row_id": 0, "user_id": "u1", "a": None, "b": None, "event_timestamp": at(1)}]
+    assert [r.user_count for r in run_join(spark, entities, rows, []).collect()] == [5]
+    assert [r.user_count for r in run_join(spark, entities, rows, [], filter_by_created=True).collect()] == [None]
+
+
+def test_the_filter_needs_a_created_timestamp_column(spark):
+    user_df = spark.createDataFrame([], USER_SCHEMA)
+    with pytest.raises(ValueError, match="needs a created timestamp column"):
+        dataclasses.replace(
+            view_joins(user_df, user_df)[0], created_timestamp_field=None, filter_by_created_timestamp=True
+        )
+
+
+# ---------------------------------------------------------------------------------------------
 # Feature rows out of the entity rows' reach are not read
 
 
@@ -431,6 +517,17 @@ def test_within_reach_keeps_rows_from_earliest_t_less_ttl_to_latest_t(spark):
     assert_df_equality(within_reach(user_df, with_ttl, time_range), kept, ignore_row_order=True)
     kept_without_lower_bound = spark.createDataFrame([("u1", t, None, 1, 1.0) for t in instants[:4]], USER_SCHEMA)
     assert_df_equality(within_reach(user_df, no_ttl, time_range), kept_without_lower_bound, ignore_row_order=True)
+
+
+def test_within_reach_with_the_filter_also_drops_rows_created_after_the_latest_t(spark):
+    micro = dt.timedelta(microseconds=1)
+    latest = at(20)
+    created = [None, at(0), latest, latest + micro]
+    user_df = spark.createDataFrame([("u1", at(15), c, i, 1.0) for i, c in enumerate(created)], USER_SCHEMA)
+    entity_df = spark.createDataFrame([(1, "u1", None, None, at(10)), (2, "u1", None, None, latest)], ENTITY_SCHEMA)
+    time_range = summarize_entities(entity_df, [], "event_timestamp").time_range
+    view = view_joins(user_df, user_df, filter_by_created=True)[0]
+    assert sorted(r["count"] for r in within_reach(user_df, view, time_range).collect()) == [1, 2]
 
 
 def test_entity_rows_without_an_instant_reach_no_feature_row(spark):

@@ -77,6 +77,9 @@ class FraudSparkOfflineStoreConfig(SparkOfflineStoreConfig):
 
 
 class FraudSparkOfflineStore(SparkOfflineStore):
+    # Honoured for every view: those without a created timestamp column are unaffected, as in Feast.
+    supports_filter_by_created_timestamp = True
+
     @staticmethod
     def get_historical_features(
         config: RepoConfig,
@@ -98,11 +101,9 @@ class FraudSparkOfflineStore(SparkOfflineStore):
         spark = spark_session(store_config)
         entities = entity_frame(spark, entity_df)
         timestamp_column = infer_timestamp_column(entities.schema)
-        views = {}
-        for view in feature_views:
-            if isinstance(view, FeatureView):
-                views[view.name] = view
-                views[view.projection.name_to_use()] = view
+        # Feast's refs name each view as its projection does (an alias from with_name, a version tag);
+        # one base view can come twice under different projections, so the base name is no key.
+        views = {view.projection.name_to_use(): view for view in feature_views if isinstance(view, FeatureView)}
         fv_refs = [r for r in feature_refs if r.split(":")[0] in views]
         requests = resolve_requests(views, fv_refs)
         validate_entity_schema(
@@ -112,7 +113,12 @@ class FraudSparkOfflineStore(SparkOfflineStore):
             full_feature_names=full_feature_names,
             source_name="entity_df",
         )
-        joins = build_view_joins(spark, requests, full_feature_names=full_feature_names)
+        joins = build_view_joins(
+            spark,
+            requests,
+            full_feature_names=full_feature_names,
+            filter_by_created_timestamp=filter_by_created_timestamp,
+        )
         result = build_point_in_time_join(
             entities,
             joins,

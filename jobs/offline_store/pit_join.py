@@ -4,7 +4,9 @@ For an entity row at instant `t` and a view with TTL `ttl`, the view's values co
 row of the same key with the greatest `event_timestamp` in `[t - ttl, t]` (no lower bound when the
 TTL is 0), ties broken by the greatest `created_timestamp` (null loses), and, for rows equal in
 both, by the greatest feature values, so the result is deterministic. Entity rows are never dropped
-or duplicated; a null join key matches nothing. All instants are compared as UTC microseconds
+or duplicated; a null join key matches nothing. With `filter_by_created_timestamp` (Feast's flag of that
+name) a view also takes only rows created at or before `t` (a null created timestamp never is), so a
+backfill written after `t` cannot leak into the row at `t`. All instants are compared as UTC microseconds
 (`unix_micros`), so the session time zone cannot change a result.
 
 ## How (union and forward fill, no join)
@@ -19,8 +21,12 @@ the rest of the entity row (all but the keys and the instant, which the union al
 struct. The union is partitioned by the keys (and bucket) and sorted by `(at, view structs)`: a
 feature row at exactly `t` sorts before the entity row at `t` (it is included), and among feature
 rows of one instant the one with the greatest created timestamp comes last. A running
-`last(struct, ignorenulls=True)` then carries each view's latest row forward to every entity row;
-the TTL is applied afterwards by comparing the carried row's event time with `t - ttl`. Entity rows
+`max(struct)` then carries each view's greatest row seen so far (by event time, then created time,
+then values) forward to every entity row; the TTL is applied afterwards by comparing the carried
+row's event time with `t - ttl`. With `filter_by_created_timestamp` a feature row enters the union
+at `max(event, created)`, the instant from which it may be used, instead of its event time: the
+running max then holds the greatest row both happened and created by `t`, which a running `last`
+would not (a backfill of an old event enters late, after newer rows). Entity rows
 with a null key or instant match nothing: when a group has any, it gets one more partition column,
 `spread`, null on every other row and a hash of the row on those, so they travel through the same
 shuffle spread over all tasks (not piled on the null key) and meet no feature row; they get nulls.
@@ -40,19 +46,21 @@ side, and a key's entity rows meet in one task of the second pass whatever its b
 An entity row of a hot key that finds no feature row before it in its own bucket needs the latest
 row of an earlier bucket (any earlier one: TTLs can be long or unbounded). The same sorted window
 pass therefore also marks the last row of every `(keys, bucket)` group (a `lead`, same partitioning
-and order, so no extra sort); the running `last` there is that bucket's last row of each view. A
+and order, so no extra sort); the running max there is that bucket's greatest row of each view. A
 second, small pass takes only the hot keys' entity rows and bucket-last rows, partitions them by
-key and, with a RANGE frame ending at `bucket - 1`, fills each entity row that found nothing in its
-bucket from the latest earlier bucket. The result is identical to the unbucketed join for any TTL;
-the join reads its inputs once (the sample reads the sources' key columns once more). With no hot
-key there is no second pass.
+key and, with a RANGE frame ending at `bucket - 1`, gives each entity row the greatest of its
+in-bucket row and every earlier bucket's (with created-time filtering an earlier bucket can hold a
+newer event than a backfill entering in the row's own bucket). The result is identical to the
+unbucketed join for any TTL; the join reads its inputs once (the sample reads the sources' key
+columns once more). With no hot key there is no second pass.
 
 ## Cost at 1 TB (e.g. 1 TB of feature rows, 100 GB of entity rows, 2000 shuffle partitions)
 
 - Reading: only feature rows within reach of some entity row, `[earliest t - TTL, latest t]`
-  (unbounded below without a TTL), filtered on the timestamp column so Delta skips the files
-  outside it. Labels of one quarter against three years of daily snapshots read about a twelfth of
-  the feature table. The bounds cost one aggregate over the entity rows' timestamp column.
+  (unbounded below without a TTL; with created-time filtering, also created by the latest t),
+  filtered on the timestamp columns so Delta skips the files outside it.
+  Labels of one quarter against three years of daily snapshots read about a twelfth of the feature
+  table. The bounds cost one aggregate over the entity rows' timestamp column.
 - Shuffle: per join-key group, one shuffle of the projected rows only (keys, one ordering long, the
   feature values as one struct, the rest of the entity row as one struct; a bucket long when some
   key is hot, a spread long when some entity row has a null key or instant), about the decoded
@@ -118,6 +126,11 @@ class ViewJoin:
     timestamp_field: str
     created_timestamp_field: str | None
     ttl_seconds: int
+    filter_by_created_timestamp: bool = False
+
+    def __post_init__(self) -> None:
+        if self.filter_by_created_timestamp and not self.created_timestamp_field:
+            raise ValueError(f"view {self.name}: filter_by_created_timestamp needs a created timestamp column")
 
 
 def build_point_in_time_join(
@@ -202,9 +215,10 @@ def summarize_entities(entity_df: DataFrame, views: Sequence[ViewJoin], timestam
 
 def within_reach(source: DataFrame, view: ViewJoin, time_range: tuple[int, int] | None) -> DataFrame:
     """The view's rows that some entity row in `time_range` can pick: at or before the latest
-    instant and, with a TTL, at or after the earliest instant less the TTL. Dropping the others
-    cannot change a result (a later row is never picked, an older one is always out of TTL). The
-    filter is on the timestamp column itself, so Delta's file statistics can skip what is out of reach."""
+    instant and, with a TTL, at or after the earliest instant less the TTL (with created-time
+    filtering, also created at or before the latest instant). Dropping the others cannot change a
+    result (a later row is never picked, an older one is always out of TTL). The filter is on the
+    timestamp columns themselves, so Delta's file statistics can skip what is out of reach."""
     if time_range is None:
         return source.filter(F.lit(False))
     low, high = time_range
@@ -212,6 +226,9 @@ def within_reach(source: DataFrame, view: ViewJoin, time_range: tuple[int, int] 
     reachable = event_time <= F.timestamp_micros(F.lit(high))
     if view.ttl_seconds:
         reachable &= event_time >= F.timestamp_micros(F.lit(low - view.ttl_seconds * MICROS_PER_SECOND))
+    if view.filter_by_created_timestamp:
+        assert view.created_timestamp_field is not None
+        reachable &= F.col(view.created_timestamp_field) <= F.timestamp_micros(F.lit(high))
     return source.filter(reachable)
 
 
@@ -294,7 +311,7 @@ def with_group_features(
         *partition,
         _ENTITY,
         _AT,
-        *[F.last(c, ignorenulls=True).over(latest).alias(c) for c in view_columns],
+        *[F.max(c).over(latest).alias(c) for c in view_columns],
         # the last row of its (keys, bucket) group: same partitioning and order, so the same pass
         *([F.lead(F.lit(1)).over(sorted_by_time).isNull().alias(_IS_LAST)] if hot is not None else []),
     )
@@ -320,13 +337,13 @@ def with_group_features(
 
 
 def with_earlier_buckets(carried: DataFrame, *, key_names: list[str], view_columns: list[str]) -> DataFrame:
-    """Fill hot keys' entity rows that found no row in their own bucket from earlier buckets' last rows.
+    """Give hot keys' entity rows the greatest of their in-bucket row and earlier buckets' rows.
 
     Input: entity rows with their in-bucket values, and the last row of every (keys, bucket) group,
-    which carries that bucket's last row of each view (a bucket's last row can be an entity row too).
-    Other keys have no bucket (null) and pass through. One shuffle by key of just the hot
+    which carries that bucket's greatest row of each view (a bucket's last row can be an entity row
+    too). Other keys have no bucket (null) and pass through. One shuffle by key of just the hot
     keys' entity rows and summaries; a RANGE frame ending at `bucket - 1` gives each entity row the
-    summary of the latest earlier bucket, whatever the order of rows inside a bucket.
+    greatest summary of all earlier buckets, whatever the order of rows inside a bucket.
     """
     hot = F.col(_BUCKET).isNotNull()
     hot_rows = carried.filter(hot & (_is_entity_row() | F.col(_IS_LAST))).select(
@@ -342,10 +359,7 @@ def with_earlier_buckets(carried: DataFrame, *, key_names: list[str], view_colum
         *key_names,
         _ENTITY,
         _AT,
-        *[
-            F.coalesce(F.col(c), F.last(_summary(c), ignorenulls=True).over(earlier_buckets)).alias(c)
-            for c in view_columns
-        ],
+        *[F.greatest(F.col(c), F.max(_summary(c)).over(earlier_buckets)).alias(c) for c in view_columns],
     )
     passed_through = carried.filter(~hot & _is_entity_row()).select(*key_names, _ENTITY, _AT, *view_columns)
     return passed_through.unionByName(filled)
@@ -439,18 +453,31 @@ def select_feature_rows(
     spread: Column | None,
 ) -> DataFrame:
     is_joinable = _can_match(view.source_join_keys, view.timestamp_field)
+    if view.filter_by_created_timestamp:
+        assert view.created_timestamp_field is not None
+        is_joinable &= F.col(view.created_timestamp_field).isNotNull()
     views = [
         _view_struct(view).alias(c) if c == own_column else F.lit(None).cast(t).alias(c)
         for c, t in zip(view_columns, view_types, strict=True)
     ]
     rows = source.filter(is_joinable).select(
         *_source_keys(view, key_types, key_names),
-        _ordering_instant(F.unix_micros(F.col(view.timestamp_field)), FEATURE_ROW).alias(_AT),
+        _ordering_instant(_usable_from(view), FEATURE_ROW).alias(_AT),
         *views,
         F.lit(None).cast(entity_type).alias(_ENTITY),
         *([spread.alias(_SPREAD)] if spread is not None else []),
     )
     return _with_bucket(rows, micros_of=_instant(), bucket_seconds=bucket_seconds, hot=hot)
+
+
+def _usable_from(view: ViewJoin) -> Column:
+    """The instant in micros from which an entity row may use a feature row: its event time, or with
+    created-time filtering the later of its event and created times."""
+    event = F.unix_micros(F.col(view.timestamp_field))
+    if not view.filter_by_created_timestamp:
+        return event
+    assert view.created_timestamp_field is not None
+    return F.greatest(event, F.unix_micros(F.col(view.created_timestamp_field)))
 
 
 def _ordering_instant(micros: Column, kind: int) -> Column:

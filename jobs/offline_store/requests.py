@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from feast import FeatureView
 from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import SparkSource
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from jobs.config import is_table_name
 from jobs.errors import BadInputError
 from jobs.offline_store.pit_join import ViewJoin
 
@@ -91,8 +93,25 @@ def validate_entity_schema(
     source_name: str,
 ) -> None:
     """Raise `BadInputError` naming the table and column when the entity rows cannot be joined."""
+    validate_entity_columns(
+        schema,
+        join_keys=[k for r in requests for k in r.join_keys()],
+        output_columns=[c for r in requests for c in r.output_columns(full_feature_names=full_feature_names)],
+        timestamp_column=timestamp_column,
+        source_name=source_name,
+    )
+
+
+def validate_entity_columns(
+    schema: T.StructType,
+    *,
+    join_keys: Sequence[str],
+    output_columns: Sequence[str],
+    timestamp_column: str,
+    source_name: str,
+) -> None:
     columns = {f.name: f.dataType for f in schema.fields}
-    needed = [timestamp_column, *dict.fromkeys(k for r in requests for k in r.join_keys())]
+    needed = [timestamp_column, *dict.fromkeys(join_keys)]
     missing = [c for c in needed if c not in columns]
     if missing:
         raise BadInputError(
@@ -104,7 +123,7 @@ def validate_entity_schema(
             f"entity rows {source_name}: column {timestamp_column} must be a timestamp (UTC instant), "
             f"got {columns[timestamp_column].simpleString()}"
         )
-    outputs = [c for r in requests for c in r.output_columns(full_feature_names=full_feature_names)]
+    outputs = list(output_columns)
     clashes = sorted({c for c in outputs if c in columns or outputs.count(c) > 1})
     if clashes:
         raise BadInputError(
@@ -155,13 +174,21 @@ def build_view_joins(
     *,
     full_feature_names: bool,
     versions: Mapping[str, int] | None = None,
+    filter_by_created_timestamp: bool = False,
 ) -> list[ViewJoin]:
-    """One `ViewJoin` per request; `versions` maps `source_id` to the Delta version to read."""
+    """One `ViewJoin` per request; `versions` maps `source_id` to the Delta version to read.
+    `filter_by_created_timestamp` applies to the views whose source has a created timestamp column
+    (Feast leaves the others unaffected)."""
     joins = []
     for request in requests:
         view, source = request.view, request.source
         version = versions.get(source_id(source)) if versions is not None else None
         to_source = {feature: column for column, feature in (source.field_mapping or {}).items()}
+        created = (
+            to_source.get(source.created_timestamp_column, source.created_timestamp_column)
+            if source.created_timestamp_column
+            else None
+        )
         joins.append(
             ViewJoin(
                 name=request.name,
@@ -171,12 +198,48 @@ def build_view_joins(
                 features=tuple(to_source.get(f, f) for f in request.features),
                 output_columns=request.output_columns(full_feature_names=full_feature_names),
                 timestamp_field=to_source.get(source.timestamp_field, source.timestamp_field),
-                created_timestamp_field=(
-                    to_source.get(source.created_timestamp_column, source.created_timestamp_column)
-                    if source.created_timestamp_column
-                    else None
-                ),
+                created_timestamp_field=created,
                 ttl_seconds=int(view.ttl.total_seconds()) if view.ttl else 0,
+                filter_by_created_timestamp=filter_by_created_timestamp and created is not None,
             )
         )
     return joins
+
+
+def view_record(join: ViewJoin, table: str) -> dict[str, Any]:
+    """What defines one view's part of a training set, as plain data for the output's commit
+    metadata, so a rebuild needs no registry: `view_join_from_record` reads it back."""
+    return {
+        "name": join.name,
+        "table": table,
+        "join_keys": list(join.join_keys),
+        "source_join_keys": list(join.source_join_keys),
+        "features": list(join.features),
+        "output_columns": list(join.output_columns),
+        "timestamp_field": join.timestamp_field,
+        "created_timestamp_field": join.created_timestamp_field,
+        "ttl_seconds": join.ttl_seconds,
+        "filter_by_created_timestamp": join.filter_by_created_timestamp,
+    }
+
+
+def view_join_from_record(spark: SparkSession, record: Mapping[str, Any], *, version: int) -> ViewJoin:
+    """The `ViewJoin` a `view_record` describes, reading its Delta table at `version`."""
+    return ViewJoin(
+        name=record["name"],
+        source=read_table_at(spark, record["table"], version=version),
+        join_keys=tuple(record["join_keys"]),
+        source_join_keys=tuple(record["source_join_keys"]),
+        features=tuple(record["features"]),
+        output_columns=tuple(record["output_columns"]),
+        timestamp_field=record["timestamp_field"],
+        created_timestamp_field=record["created_timestamp_field"],
+        ttl_seconds=int(record["ttl_seconds"]),
+        filter_by_created_timestamp=bool(record["filter_by_created_timestamp"]),
+    )
+
+
+def read_table_at(spark: SparkSession, table: str, *, version: int) -> DataFrame:
+    """A Delta table (a `source_id`: catalog name or path) at a version."""
+    reader = spark.read.format("delta").option("versionAsOf", version)
+    return reader.table(table) if is_table_name(table) else reader.load(table)
