@@ -28,10 +28,11 @@ from jobs import cli
 from jobs.config import Config
 from jobs.errors import BadInputError
 from jobs.features import raw_rules
-from jobs.features.inputs import read_landed_between
+from jobs.features.inputs import filter_landed_between, read_raw
 from jobs.features.merchant_features import build_merchant_risk_features
 from jobs.features.publish import replace_partitions
 from jobs.features.quarantine import replace_quarantine, select_quarantine_rows
+from jobs.features.readiness import RawInput, check_inputs_ready
 from jobs.features.run_range import DateRange
 from jobs.features.user_features import build_user_transaction_features
 from jobs.quality.wap import publish_audited, stage_and_audit
@@ -49,6 +50,12 @@ def build_parser(command: str = "features") -> argparse.ArgumentParser:
     mode.add_argument("--run-date", type=cli.parse_date, help="recompute this day and the late-arrival lookback")
     mode.add_argument("--start", type=cli.parse_date, help="first snapshot day of a backfill (with --end)")
     parser.add_argument("--end", type=cli.parse_date, help="last snapshot day of a backfill, inclusive")
+    parser.add_argument(
+        "--allow-missing-days",
+        action="store_true",
+        help="compute even when a landing day read is missing or empty (a deliberate backfill over holes); "
+        "the holes are reported in the JSON line. Without it such a run exits 5 (not ready, retry later)",
+    )
     parser.add_argument(
         "--tables",
         default=f"{USER_TABLE},{MERCHANT_TABLE}",
@@ -83,13 +90,25 @@ def validate_args(args: argparse.Namespace, config: Config) -> None:
 
 
 def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[str, Any]:
-    return compute_features(spark, config, run_range=resolve_run_range(args, config), tables=selected_tables(args))
+    return compute_features(
+        spark,
+        config,
+        run_range=resolve_run_range(args, config),
+        tables=selected_tables(args),
+        allow_missing_days=args.allow_missing_days,
+    )
 
 
 def compute_features(
-    spark: SparkSession, config: Config, *, run_range: DateRange, tables: Sequence[str] = (USER_TABLE, MERCHANT_TABLE)
+    spark: SparkSession,
+    config: Config,
+    *,
+    run_range: DateRange,
+    tables: Sequence[str] = (USER_TABLE, MERCHANT_TABLE),
+    allow_missing_days: bool = False,
 ) -> dict[str, Any]:
-    """Read, check, quarantine, compute and publish; returns what the JSON line reports."""
+    """Check the input is complete, read, check rows, quarantine, compute and publish; returns what the
+    JSON line reports. Missing input raises NotReadyError before anything is written."""
     run_id = f"features-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     windows = config.features
@@ -104,9 +123,26 @@ def compute_features(
         last_day,
     )
 
-    read_landed = functools.partial(read_landed_between, spark, first_day=first_day, last_day=last_day)
-    transactions = read_landed(table="transactions", path=config.tables.raw_transactions, schema=RAW_TRANSACTIONS)
-    chargebacks = read_landed(table="chargebacks", path=config.tables.raw_chargebacks, schema=RAW_CHARGEBACKS)
+    raw = {
+        name: read_raw(spark, table=name, path=path, schema=schema)
+        for name, path, schema in (
+            ("transactions", config.tables.raw_transactions, RAW_TRANSACTIONS),
+            ("chargebacks", config.tables.raw_chargebacks, RAW_CHARGEBACKS),
+        )
+    }
+    landed = functools.partial(filter_landed_between, first_day=first_day, last_day=last_day)
+    transactions, chargebacks = landed(raw["transactions"]), landed(raw["chargebacks"])
+    inputs_checked = check_inputs_ready(
+        spark,
+        config.inputs,
+        [
+            RawInput("transactions", config.tables.raw_transactions, transactions, raw["transactions"], True),
+            RawInput("chargebacks", config.tables.raw_chargebacks, chargebacks, raw["chargebacks"], False),
+        ],
+        first_day=first_day,
+        last_day=last_day,
+        allow_missing_days=allow_missing_days,
+    )
     checked_transactions = transactions.transform(
         raw_rules.with_transaction_rule, reference_instant=run_range.reference_instant
     ).persist(StorageLevel.MEMORY_AND_DISK)
@@ -151,6 +187,7 @@ def compute_features(
         "start": run_range.start.isoformat(),
         "end": run_range.end.isoformat(),
         "inputs": input_counts,
+        "inputs_checked": inputs_checked,
         "quarantine": quarantined,
         "tables": written,
     }

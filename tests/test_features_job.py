@@ -52,6 +52,11 @@ def dataset(spark, tmp_path_factory):
     return {"config_file": config_file, "config": config, "root": root}
 
 
+# The data set has deliberate holes (nothing lands on 02-02..02-09, between t08 and the random rows),
+# so the value tests compute over them; the readiness check has its own tests (test_readiness.py).
+OVER_HOLES = ["--allow-missing-days"]
+
+
 def feature_table(spark, path):
     return spark.read.format("delta").load(path)
 
@@ -78,11 +83,16 @@ def expected_tables(spark, config, run_range):
 
 def test_backfill_matches_the_oracle_and_reconciles_counts(spark, dataset, capsys):
     config = dataset["config"]
-    code = main(["--config", str(dataset["config_file"]), "--start", "2026-03-01", "--end", "2026-03-20"])
+    code = main(["--config", str(dataset["config_file"]), "--start", "2026-03-01", "--end", "2026-03-20", *OVER_HOLES])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0, result
     run_range = DateRange("2026-03-01", "2026-03-20")
     users, merchants, txn_counts, cb_counts = expected_tables(spark, config, run_range)
+    landed = set(feature_table(spark, config.tables.raw_transactions).toPandas()["ingest_date"])
+    read = pd.date_range(run_range.first_input_day(30), run_range.end).date
+    holes = [d.isoformat() for d in read if d not in landed and d > min(landed)]
+    assert result["inputs_checked"]["computed_over_holes"] == {"transactions": dict.fromkeys(holes, "no rows")}
+    assert holes == [f"2026-02-0{d}" for d in range(2, 10)]
 
     got_users = feature_table(spark, config.tables.user_features).toPandas()
     oracle.assert_frames_match(got_users.drop(columns=["created_timestamp", "snapshot_date"]), users, key="user_id")
@@ -119,11 +129,11 @@ def test_backfill_matches_the_oracle_and_reconciles_counts(spark, dataset, capsy
 def test_rerun_changes_nothing_but_created_timestamp_and_files_bad_rows_once(spark, dataset):
     config = dataset["config"]
     run_range = DateRange("2026-03-01", "2026-03-20")
-    compute_features(spark, config, run_range=run_range)
+    compute_features(spark, config, run_range=run_range, allow_missing_days=True)
     first_users = comparable(feature_table(spark, config.tables.user_features), "user_id")
     first_merchants = comparable(feature_table(spark, config.tables.merchant_features), "merchant_id")
     version = DeltaTable.forPath(spark, config.tables.user_features).history(1).first().version
-    second = compute_features(spark, config, run_range=run_range)
+    second = compute_features(spark, config, run_range=run_range, allow_missing_days=True)
     assert DeltaTable.forPath(spark, config.tables.user_features).history(1).first().version == version + 1
     # the rerun replaced the quarantine rows of the landing days it read: each bad row is filed once
     quarantine = feature_table(spark, config.tables.quarantine)
@@ -148,11 +158,12 @@ def test_day_by_day_runs_equal_one_backfill(spark, dataset, tmp_path):
     daily = replace(base, tables=daily_tables)
     lookback = base.features.late_arrival_lookback_days
     first = dt.date(2026, 3, 1) + dt.timedelta(days=lookback)
-    compute_features(spark, base, run_range=DateRange("2026-03-01", "2026-03-20"))
-    compute_features(spark, daily, run_range=DateRange(dt.date(2026, 3, 1), first))
+    compute_features(spark, base, run_range=DateRange("2026-03-01", "2026-03-20"), allow_missing_days=True)
+    compute_features(spark, daily, run_range=DateRange(dt.date(2026, 3, 1), first), allow_missing_days=True)
     day = first + dt.timedelta(days=1)
     while day <= dt.date(2026, 3, 20):
-        compute_features(spark, daily, run_range=DateRange.ending_on(day, lookback_days=lookback))
+        run_range = DateRange.ending_on(day, lookback_days=lookback)
+        compute_features(spark, daily, run_range=run_range, allow_missing_days=True)
         day += dt.timedelta(days=1)
     for name, key in (("user_features", "user_id"), ("merchant_features", "merchant_id")):
         backfill = comparable(feature_table(spark, getattr(base.tables, name)), key)
@@ -161,7 +172,7 @@ def test_day_by_day_runs_equal_one_backfill(spark, dataset, tmp_path):
 
 
 def test_run_date_recomputes_only_the_lookback_days(spark, dataset, capsys):
-    code = main(["--config", str(dataset["config_file"]), "--run-date", "2026-03-20"])
+    code = main(["--config", str(dataset["config_file"]), "--run-date", "2026-03-20", *OVER_HOLES])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0
     assert (result["start"], result["end"]) == ("2026-03-17", "2026-03-20")

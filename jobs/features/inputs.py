@@ -13,16 +13,27 @@ from jobs.errors import BadInputError
 from jobs.schemas import INGEST_DATE
 
 
-def read_landed_between(
-    spark: SparkSession, *, table: str, path: str, schema: T.StructType, first_day: dt.date, last_day: dt.date
-) -> DataFrame:
-    """Rows of a raw Delta table that landed on `[first_day, last_day]` (partition pruning on ingest_date)."""
+def read_raw(spark: SparkSession, *, table: str, path: str, schema: T.StructType) -> DataFrame:
+    """Every row of a raw Delta table, checked against its schema."""
     try:
         df = spark.read.format("delta").load(path)
     except AnalysisException as err:
         raise BadInputError(f"table {table}: cannot read Delta table at {path}: {err}") from err
     check_columns(df, table=table, schema=schema)
-    return df.filter(F.col(INGEST_DATE).between(first_day, last_day)).select([F.col(f.name) for f in schema.fields])
+    return df.select([F.col(f.name) for f in schema.fields])
+
+
+def filter_landed_between(raw: DataFrame, *, first_day: dt.date, last_day: dt.date) -> DataFrame:
+    """The rows that landed on `[first_day, last_day]` (partition pruning on ingest_date)."""
+    return raw.filter(F.col(INGEST_DATE).between(first_day, last_day))
+
+
+def read_landed_between(
+    spark: SparkSession, *, table: str, path: str, schema: T.StructType, first_day: dt.date, last_day: dt.date
+) -> DataFrame:
+    """Rows of a raw Delta table that landed on `[first_day, last_day]`."""
+    raw = read_raw(spark, table=table, path=path, schema=schema)
+    return filter_landed_between(raw, first_day=first_day, last_day=last_day)
 
 
 def check_columns(df: DataFrame, *, table: str, schema: T.StructType) -> None:
