@@ -109,8 +109,10 @@ def compute_features(
 ) -> dict[str, Any]:
     """Check the input is complete, read, check rows, quarantine, compute and publish; returns what the
     JSON line reports. Missing input raises NotReadyError before anything is written."""
-    run_id = f"features-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # Aware, so Spark stores this instant whatever the driver's time zone (a naive datetime would be
+    # read as the process's local time).
+    computed_at = dt.datetime.now(dt.UTC)
+    run_id = f"features-{computed_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     windows = config.features
     widest = max(windows.user_window_days, windows.merchant_window_days)
     first_day, last_day = run_range.first_input_day(widest), run_range.end

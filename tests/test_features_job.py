@@ -2,6 +2,11 @@
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,6 +28,8 @@ from jobs.features.run_range import DateRange
 from jobs.features_job import compute_features, main
 
 pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parent.parent
 
 BAD_TRANSACTIONS = [
     (None, "u1", "m1", 1.0, "2026-03-04 10:00:00"),
@@ -212,3 +219,55 @@ def test_missing_raw_column_names_table_and_column(spark, dataset, tmp_path, cap
     code = main(["--config", str(config_file), "--run-date", "2026-03-05"])
     assert code == 2
     assert "table transactions: column merchant_id is missing" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
+def test_created_and_quarantined_instants_do_not_depend_on_the_machine_time_zone(spark, dataset, tmp_path, zone):
+    """The job run under a non-UTC `TZ` stamps the run's UTC instant and computes what a UTC run computes."""
+    base = dataset["config"]
+    days = ["--start", "2026-03-18", "--end", "2026-03-20"]  # reads b5 (landed 03-19, happened in the future)
+    outputs = {name: str(tmp_path / zone.replace("/", "_") / name) for name in ("user", "merchant", "quarantine")}
+    sets = [f"tables.user_features={outputs['user']}", f"tables.merchant_features={outputs['merchant']}"]
+    sets.append(f"tables.quarantine={outputs['quarantine']}")
+    env = {**os.environ, "TZ": zone, "PYTHONPATH": str(REPO), "SPARK_LOCAL_IP": "127.0.0.1"}
+    argv = [sys.executable, "-m", "jobs", "features", "--config", str(dataset["config_file"]), *days]
+    argv += ["--allow-missing-days", *[arg for s in sets for arg in ("--set", s)]]
+    started_us = time.time_ns() // 1000
+    done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
+    finished_us = time.time_ns() // 1000
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+    def stamps(path, column):
+        return {r[0] for r in spark.read.format("delta").load(path).select(F.unix_micros(column)).distinct().collect()}
+
+    (created,) = stamps(outputs["user"], "created_timestamp") | stamps(outputs["merchant"], "created_timestamp")
+    assert stamps(outputs["quarantine"], "quarantined_at") == {created}
+    assert started_us <= created <= finished_us
+    latest_event = spark.read.format("delta").load(outputs["user"]).agg(F.max(F.unix_micros("event_timestamp")))
+    assert latest_event.first()[0] <= created
+
+    from dataclasses import replace
+
+    utc_tables = replace(
+        base.tables,
+        user_features=str(tmp_path / "utc_users"),
+        merchant_features=str(tmp_path / "utc_merchants"),
+        quarantine=str(tmp_path / "utc_q"),
+    )
+    compute_features(
+        spark,
+        replace(base, tables=utc_tables),
+        run_range=DateRange("2026-03-18", "2026-03-20"),
+        allow_missing_days=True,
+    )
+    for path, utc_path, key in (
+        (outputs["user"], utc_tables.user_features, "user_id"),
+        (outputs["merchant"], utc_tables.merchant_features, "merchant_id"),
+    ):
+        pd.testing.assert_frame_equal(
+            comparable(feature_table(spark, path), key), comparable(feature_table(spark, utc_path), key)
+        )
+    quarantined = ["source_table", "rule", "transaction_id", "ingest_date", "record"]
+    got = feature_table(spark, outputs["quarantine"]).select(quarantined).orderBy(quarantined).toPandas()
+    want = feature_table(spark, utc_tables.quarantine).select(quarantined).orderBy(quarantined).toPandas()
+    pd.testing.assert_frame_equal(got, want)
