@@ -26,7 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from jobs import cli
 from jobs.config import Config
-from jobs.errors import BadInputError
+from jobs.errors import BadInputError, JobError
 from jobs.features import raw_rules
 from jobs.features.inputs import filter_landed_between, read_raw
 from jobs.features.merchant_features import build_merchant_risk_features
@@ -152,12 +152,19 @@ def compute_features(
     checked_chargebacks = chargebacks.transform(
         raw_rules.with_chargeback_rule, used_transactions=used_transactions
     ).persist(StorageLevel.MEMORY_AND_DISK)
+    report: dict[str, Any] = {
+        "run_id": run_id,
+        "start": run_range.start.isoformat(),
+        "end": run_range.end.isoformat(),
+        "inputs_checked": inputs_checked,
+    }
     try:
         input_counts = {
             "transactions": rule_counts(checked_transactions),
             "chargebacks": rule_counts(checked_chargebacks),
         }
-        quarantined = quarantine_rejected(
+        report["inputs"] = input_counts
+        report["quarantine"] = quarantine_rejected(
             config,
             run_id=run_id,
             quarantined_at=computed_at,
@@ -178,21 +185,17 @@ def compute_features(
             ),
         }
         paths = {USER_TABLE: config.tables.user_features, MERCHANT_TABLE: config.tables.merchant_features}
-        written = publish_all(
+        report["tables"] = publish_all(
             spark, config, batches={t: batches[t] for t in tables}, paths=paths, run_range=run_range, run_id=run_id
         )
+    except JobError as err:
+        # A run failing at the audit has already read, counted and quarantined: its JSON line says so.
+        err.details = {**report, **getattr(err, "details", {})}  # type: ignore[attr-defined]
+        raise
     finally:
         checked_chargebacks.unpersist()
         checked_transactions.unpersist()
-    return {
-        "run_id": run_id,
-        "start": run_range.start.isoformat(),
-        "end": run_range.end.isoformat(),
-        "inputs": input_counts,
-        "inputs_checked": inputs_checked,
-        "quarantine": quarantined,
-        "tables": written,
-    }
+    return report
 
 
 def publish_all(

@@ -4,21 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 
+from delta.tables import DeltaTable
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
 
+from jobs.config import is_table_name
 from jobs.errors import BadInputError
 from jobs.schemas import INGEST_DATE
+from jobs.spark_errors import unreadable_delta_log_file
 
 
 def read_raw(spark: SparkSession, *, table: str, path: str, schema: T.StructType) -> DataFrame:
     """Every row of a raw Delta table, checked against its schema."""
     try:
         df = spark.read.format("delta").load(path)
+        # Delta reads the log's file actions lazily, at the first query; reading them here (one small
+        # job whose state the scan reuses) names a truncated or corrupt commit as this table's input.
+        handle = DeltaTable.forName(spark, path) if is_table_name(path) else DeltaTable.forPath(spark, path)
+        handle.detail().collect()
     except AnalysisException as err:
         raise BadInputError(f"table {table}: cannot read Delta table at {path}: {err}") from err
+    except Py4JJavaError as err:
+        broken = unreadable_delta_log_file(err)
+        if broken is None:
+            raise
+        _, version, file = broken
+        raise BadInputError(
+            f"table {table}: version {int(version)} of the Delta log at {path} cannot be read ({file}): "
+            "the commit is truncated or corrupt, and retrying cannot help"
+        ) from err
     check_columns(df, table=table, schema=schema)
     return df.select([F.col(f.name) for f in schema.fields])
 
