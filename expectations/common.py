@@ -21,6 +21,9 @@ E = gx.expectations
 
 MIDNIGHT_REGEX = r"^\d{4}-\d{2}-\d{2} 00:00:00$"
 
+# The largest finite Float32 (the features' type, widened to a double when compared).
+FLOAT32_MAX = 3.4028234663852886e38
+
 
 @dataclasses.dataclass(frozen=True)
 class SuiteParams:
@@ -70,6 +73,17 @@ def snapshot_timestamp_expectations() -> list[gx.expectations.Expectation]:
         E.ExpectColumnValuesToMatchRegex(column="event_timestamp", regex=MIDNIGHT_REGEX),
         not_after_expectation(earlier="event_timestamp", later="created_timestamp"),
     ]
+
+
+def finite_between(
+    column: str, *, min_value: float, strict_min: bool = False, max_value: float = FLOAT32_MAX, strict_max: bool = False
+) -> gx.expectations.Expectation:
+    """A float feature's range that also rejects NaN and both infinities. Spark orders NaN above every
+    number and +inf above every finite one, so only an upper bound catches them (a lower bound alone
+    let both pass); -inf falls below any lower bound. Nulls are left to the not-null expectations."""
+    return E.ExpectColumnValuesToBeBetween(
+        column=column, min_value=min_value, strict_min=strict_min, max_value=max_value, strict_max=strict_max
+    )
 
 
 def not_after_expectation(*, earlier: str, later: str, mostly: float = 1.0) -> gx.expectations.Expectation:

@@ -9,6 +9,7 @@ import great_expectations as gx
 from expectations.common import (
     E,
     SuiteParams,
+    finite_between,
     new_suite,
     not_null_expectations,
     partition_expectations,
@@ -24,20 +25,13 @@ ENTITY = "merchant_id"
 
 
 def range_rules() -> dict[str, list[gx.expectations.Expectation]]:
-    """Keyed by the column each rule reads; risk_score is smoothed, so strictly inside (0, 1)."""
+    """Keyed by the column each rule reads; risk_score is smoothed, so strictly inside (0, 1); every
+    float is finite."""
     return {
         "total_transactions_30d": [E.ExpectColumnValuesToBeBetween(column="total_transactions_30d", min_value=0)],
-        "avg_transaction_amount": [
-            E.ExpectColumnValuesToBeBetween(column="avg_transaction_amount", min_value=0, strict_min=True)
-        ],
-        "chargeback_rate_30d": [
-            E.ExpectColumnValuesToBeBetween(column="chargeback_rate_30d", min_value=0, max_value=1)
-        ],
-        "risk_score": [
-            E.ExpectColumnValuesToBeBetween(
-                column="risk_score", min_value=0, max_value=1, strict_min=True, strict_max=True
-            )
-        ],
+        "avg_transaction_amount": [finite_between("avg_transaction_amount", min_value=0, strict_min=True)],
+        "chargeback_rate_30d": [finite_between("chargeback_rate_30d", min_value=0, max_value=1)],
+        "risk_score": [finite_between("risk_score", min_value=0, max_value=1, strict_min=True, strict_max=True)],
     }
 
 

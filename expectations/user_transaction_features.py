@@ -9,6 +9,7 @@ import great_expectations as gx
 from expectations.common import (
     E,
     SuiteParams,
+    finite_between,
     new_suite,
     not_null_expectations,
     partition_expectations,
@@ -24,19 +25,14 @@ ENTITY = "user_id"
 
 
 def range_rules() -> dict[str, list[gx.expectations.Expectation]]:
-    """Keyed by the column (or `a|b` columns) each rule reads; amounts are > 0, so avg and max are too."""
+    """Keyed by the column (or `a|b` columns) each rule reads; amounts are > 0, so avg and max are too;
+    every float is finite."""
     return {
         "transaction_count_7d": [E.ExpectColumnValuesToBeBetween(column="transaction_count_7d", min_value=0)],
         "unique_merchants_7d": [E.ExpectColumnValuesToBeBetween(column="unique_merchants_7d", min_value=0)],
-        "transaction_amount_avg_7d": [
-            E.ExpectColumnValuesToBeBetween(column="transaction_amount_avg_7d", min_value=0, strict_min=True)
-        ],
-        "transaction_amount_max_7d": [
-            E.ExpectColumnValuesToBeBetween(column="transaction_amount_max_7d", min_value=0, strict_min=True)
-        ],
-        "avg_time_between_transactions": [
-            E.ExpectColumnValuesToBeBetween(column="avg_time_between_transactions", min_value=0)
-        ],
+        "transaction_amount_avg_7d": [finite_between("transaction_amount_avg_7d", min_value=0, strict_min=True)],
+        "transaction_amount_max_7d": [finite_between("transaction_amount_max_7d", min_value=0, strict_min=True)],
+        "avg_time_between_transactions": [finite_between("avg_time_between_transactions", min_value=0)],
         "transaction_count_7d|unique_merchants_7d": [
             E.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A="transaction_count_7d", column_B="unique_merchants_7d", or_equal=True

@@ -6,7 +6,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from jobs.cli import EXIT_CODES_HELP
+from jobs.cli import EXIT_CODES_HELP, classify, report_failure
 from jobs.errors import EXIT_BAD_INPUT
 
 # Command name -> (module with main(argv), one-line summary). Modules are imported only when run.
@@ -39,14 +39,23 @@ def usage() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in {"-h", "--help", "help"}:
+    if args and args[0] in {"-h", "--help", "help"}:
         print(usage())
-        return 0 if args else EXIT_BAD_INPUT
+        return 0
+    if not args:
+        print(usage(), file=sys.stderr)
+        return report_failure("", EXIT_BAD_INPUT, "bad command line: no command given")
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
         print(f"unknown command {command!r}\n\n{usage()}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    module = importlib.import_module(COMMANDS[command][0])
+        return report_failure(command, EXIT_BAD_INPUT, f"bad command line: unknown command {command!r}")
+    module_name = COMMANDS[command][0]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        # The shipped code or its environment lacks a module: a broken deployment, not the data.
+        code, message = classify(err)
+        return report_failure(command, code, f"cannot import {module_name}: {message}")
     return int(module.main(rest, command=command))
 
 

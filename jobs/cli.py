@@ -14,21 +14,37 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from jobs.config import Config, load_config
 from jobs.errors import EXIT_BAD_INPUT, EXIT_INFRASTRUCTURE, EXIT_INTERNAL, EXIT_OK, BadInputError, JobError
+from jobs.spark_errors import unreadable_delta_log_file
 
 log = logging.getLogger("jobs")
 
 EXIT_CODES_HELP = (
-    "exit codes: 0 success, 1 data-quality failure (nothing published), 2 bad input or configuration, "
-    "3 infrastructure failure worth retrying, 4 unexpected internal error"
+    "exit codes: 0 success, 1 data-quality failure (nothing published), 2 bad input or configuration "
+    "(also a broken deployment), 3 infrastructure failure worth retrying, 4 unexpected internal error, "
+    "5 input not ready (retry later; nothing written)"
 )
 
 
+class BadCommandLine(BadInputError):
+    pass
+
+
+class CommandParser(argparse.ArgumentParser):
+    """argparse that raises on a bad command line (after printing usage and the error on stderr), so
+    the run still ends with its JSON line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise BadCommandLine(message)
+
+
 def command_parser(command: str, description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog=f"python -m jobs {command}",
         description=description,
         epilog=EXIT_CODES_HELP,
@@ -81,7 +97,9 @@ def run_command(
     started = time.monotonic()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exit_:
+    except BadCommandLine as err:
+        return report_failure(command, EXIT_BAD_INPUT, f"bad command line: {err}", started=started)
+    except SystemExit as exit_:  # --help
         return int(exit_.code or 0) and EXIT_BAD_INPUT
     result: dict[str, Any] = {"command": command}
     try:
@@ -99,10 +117,20 @@ def run_command(
         result.update(status="failed", exit_code=code, error=str(err), **getattr(err, "details", {}))
         log.error("%s failed: %s", command, err)
     except Exception as err:  # noqa: BLE001 - every failure must end in a documented exit code
-        code = _classify(err)
-        result.update(status="failed", exit_code=code, error=f"{type(err).__name__}: {err}")
+        code, message = classify(err)
+        result.update(status="failed", exit_code=code, error=message)
         log.exception("%s failed", command)
     result["duration_s"] = round(time.monotonic() - started, 3)
+    print(json.dumps(result, default=str, sort_keys=True), flush=True)
+    return code
+
+
+def report_failure(command: str, code: int, error: str, *, started: float | None = None) -> int:
+    """The JSON line of a run that failed before it could start (command line, start-up imports)."""
+    result: dict[str, Any] = {"command": command, "status": "failed", "exit_code": code, "error": error}
+    if started is not None:
+        result["duration_s"] = round(time.monotonic() - started, 3)
+    log.error("%s failed: %s", command, error)
     print(json.dumps(result, default=str, sort_keys=True), flush=True)
     return code
 
@@ -113,14 +141,59 @@ def _session(config: Config) -> Any:
     return build_session(config.spark)
 
 
-def _classify(err: Exception) -> int:
-    """Spark analysis errors mean bad input (missing table or column); other JVM errors are retryable."""
-    name = type(err).__name__
-    if isinstance(err, BadInputError) or name in {"AnalysisException", "ParseException"}:
-        return EXIT_BAD_INPUT
-    if name in {"Py4JJavaError", "Py4JNetworkError", "SparkException", "ConnectionError", "OSError"}:
-        return EXIT_INFRASTRUCTURE
-    return EXIT_INTERNAL
+def classify(err: BaseException) -> tuple[int, str]:
+    """Exit code and message of a failure that is not a JobError, by the error's type and condition.
+
+    Not retryable (2): Spark analysis errors (missing table, column, path), a Delta log file that
+    cannot be read (retrying reads the same bytes), a module that does not import (a broken
+    deployment). Retryable (3): Delta commit conflicts, the JVM or the network gone, storage I/O,
+    other Spark job failures. Anything else is a bug (4).
+    """
+    text = f"{type(err).__name__}: {err}".split("\n\tat ", 1)[0]
+    if isinstance(err, BadInputError):
+        return EXIT_BAD_INPUT, str(err)
+    if isinstance(err, ImportError):
+        return EXIT_BAD_INPUT, f"broken deployment: {text}"
+    from delta import exceptions as delta_errors
+    from py4j.protocol import Py4JError, Py4JJavaError, Py4JNetworkError
+    from pyspark.errors import AnalysisException, PySparkException
+
+    broken = unreadable_delta_log_file(err)
+    if broken is not None:
+        table, version, path = broken
+        return EXIT_BAD_INPUT, (
+            f"Delta table {table}: version {int(version)} of its log cannot be read ({path}); the commit is "
+            "truncated or corrupt, so retrying cannot help: restore it, or remove it if nothing used that version"
+        )
+    if isinstance(err, AnalysisException):
+        return EXIT_BAD_INPUT, text
+    conflicts = (
+        delta_errors.DeltaConcurrentModificationException,
+        delta_errors.ConcurrentWriteException,
+        delta_errors.ConcurrentAppendException,
+        delta_errors.ConcurrentDeleteReadException,
+        delta_errors.ConcurrentDeleteDeleteException,
+        delta_errors.ConcurrentTransactionException,
+        delta_errors.MetadataChangedException,
+        delta_errors.ProtocolChangedException,
+    )
+    if isinstance(err, conflicts):
+        return EXIT_INFRASTRUCTURE, f"Delta commit conflict, retry: {text}"
+    if isinstance(err, Py4JNetworkError | ConnectionError | TimeoutError):
+        return EXIT_INFRASTRUCTURE, text
+    if isinstance(err, Py4JJavaError):
+        return EXIT_INFRASTRUCTURE, f"{_java_class(err.java_exception)}: {_java_message(err.java_exception)}"
+    if isinstance(err, PySparkException | Py4JError | OSError):
+        return EXIT_INFRASTRUCTURE, text
+    return EXIT_INTERNAL, text
+
+
+def _java_class(java: Any) -> str:
+    return str(java.getClass().getName())
+
+
+def _java_message(java: Any) -> str:
+    return str(java.getMessage() or "").split("\n", 1)[0]
 
 
 def exit_with(code: int) -> None:

@@ -53,6 +53,20 @@ class FeaturesConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class InputsConfig:
+    """When a raw landing day counts as complete (the `features` job's readiness check).
+
+    `completion_marker`: a file name (e.g. `_SUCCESS`) upstream writes into the landing day's
+    partition folder (`<table>/ingest_date=YYYY-MM-DD/<name>`) once it finished loading; checked for
+    the last landing day a run reads, in both raw tables; null: not checked.
+    `min_rows_run_date`: the fewest transactions that last landing day may hold (1: any).
+    """
+
+    completion_marker: str | None
+    min_rows_run_date: int
+
+
+@dataclasses.dataclass(frozen=True)
 class FeastConfig:
     repo_path: str
     registry: str
@@ -107,6 +121,7 @@ class Config:
     spark: SparkConfig
     tables: TablesConfig
     features: FeaturesConfig
+    inputs: InputsConfig
     feast: FeastConfig
     online_store: OnlineStoreConfig
     quality: QualityConfig

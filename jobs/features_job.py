@@ -27,12 +27,13 @@ from pyspark.sql import DataFrame, SparkSession
 
 from jobs import cli
 from jobs.config import Config
-from jobs.errors import BadInputError
+from jobs.errors import BadInputError, JobError
 from jobs.features import raw_rules
-from jobs.features.inputs import read_landed_between
+from jobs.features.inputs import filter_landed_between, read_raw
 from jobs.features.merchant_features import build_merchant_risk_features
 from jobs.features.publish import replace_partitions
 from jobs.features.quarantine import replace_quarantine, select_quarantine_rows
+from jobs.features.readiness import RawInput, check_inputs_ready
 from jobs.features.run_range import DateRange
 from jobs.features.user_features import build_user_transaction_features
 from jobs.monitoring.history import profile_days
@@ -51,6 +52,12 @@ def build_parser(command: str = "features") -> argparse.ArgumentParser:
     mode.add_argument("--run-date", type=cli.parse_date, help="recompute this day and the late-arrival lookback")
     mode.add_argument("--start", type=cli.parse_date, help="first snapshot day of a backfill (with --end)")
     parser.add_argument("--end", type=cli.parse_date, help="last snapshot day of a backfill, inclusive")
+    parser.add_argument(
+        "--allow-missing-days",
+        action="store_true",
+        help="compute even when a landing day read is missing or empty (a deliberate backfill over holes); "
+        "the holes are reported in the JSON line. Without it such a run exits 5 (not ready, retry later)",
+    )
     parser.add_argument(
         "--tables",
         default=f"{USER_TABLE},{MERCHANT_TABLE}",
@@ -85,15 +92,29 @@ def validate_args(args: argparse.Namespace, config: Config) -> None:
 
 
 def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[str, Any]:
-    return compute_features(spark, config, run_range=resolve_run_range(args, config), tables=selected_tables(args))
+    return compute_features(
+        spark,
+        config,
+        run_range=resolve_run_range(args, config),
+        tables=selected_tables(args),
+        allow_missing_days=args.allow_missing_days,
+    )
 
 
 def compute_features(
-    spark: SparkSession, config: Config, *, run_range: DateRange, tables: Sequence[str] = (USER_TABLE, MERCHANT_TABLE)
+    spark: SparkSession,
+    config: Config,
+    *,
+    run_range: DateRange,
+    tables: Sequence[str] = (USER_TABLE, MERCHANT_TABLE),
+    allow_missing_days: bool = False,
 ) -> dict[str, Any]:
-    """Read, check, quarantine, compute and publish; returns what the JSON line reports."""
-    run_id = f"features-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    """Check the input is complete, read, check rows, quarantine, compute and publish; returns what the
+    JSON line reports. Missing input raises NotReadyError before anything is written."""
+    # Aware, so Spark stores this instant whatever the driver's time zone (a naive datetime would be
+    # read as the process's local time).
+    computed_at = dt.datetime.now(dt.UTC)
+    run_id = f"features-{computed_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     windows = config.features
     widest = max(windows.user_window_days, windows.merchant_window_days)
     first_day, last_day = run_range.first_input_day(widest), run_range.end
@@ -106,9 +127,26 @@ def compute_features(
         last_day,
     )
 
-    read_landed = functools.partial(read_landed_between, spark, first_day=first_day, last_day=last_day)
-    transactions = read_landed(table="transactions", path=config.tables.raw_transactions, schema=RAW_TRANSACTIONS)
-    chargebacks = read_landed(table="chargebacks", path=config.tables.raw_chargebacks, schema=RAW_CHARGEBACKS)
+    raw = {
+        name: read_raw(spark, table=name, path=path, schema=schema)
+        for name, path, schema in (
+            ("transactions", config.tables.raw_transactions, RAW_TRANSACTIONS),
+            ("chargebacks", config.tables.raw_chargebacks, RAW_CHARGEBACKS),
+        )
+    }
+    landed = functools.partial(filter_landed_between, first_day=first_day, last_day=last_day)
+    transactions, chargebacks = landed(raw["transactions"]), landed(raw["chargebacks"])
+    inputs_checked = check_inputs_ready(
+        spark,
+        config.inputs,
+        [
+            RawInput("transactions", config.tables.raw_transactions, transactions, raw["transactions"], True),
+            RawInput("chargebacks", config.tables.raw_chargebacks, chargebacks, raw["chargebacks"], False),
+        ],
+        first_day=first_day,
+        last_day=last_day,
+        allow_missing_days=allow_missing_days,
+    )
     checked_transactions = transactions.transform(
         raw_rules.with_transaction_rule, reference_instant=run_range.reference_instant
     ).persist(StorageLevel.MEMORY_AND_DISK)
@@ -116,12 +154,19 @@ def compute_features(
     checked_chargebacks = chargebacks.transform(
         raw_rules.with_chargeback_rule, used_transactions=used_transactions
     ).persist(StorageLevel.MEMORY_AND_DISK)
+    report: dict[str, Any] = {
+        "run_id": run_id,
+        "start": run_range.start.isoformat(),
+        "end": run_range.end.isoformat(),
+        "inputs_checked": inputs_checked,
+    }
     try:
         input_counts = {
             "transactions": rule_counts(checked_transactions),
             "chargebacks": rule_counts(checked_chargebacks),
         }
-        quarantined = quarantine_rejected(
+        report["inputs"] = input_counts
+        report["quarantine"] = quarantine_rejected(
             config,
             run_id=run_id,
             quarantined_at=computed_at,
@@ -142,7 +187,7 @@ def compute_features(
             ),
         }
         paths = {USER_TABLE: config.tables.user_features, MERCHANT_TABLE: config.tables.merchant_features}
-        written = publish_all(
+        report["tables"] = publish_all(
             spark, config, batches={t: batches[t] for t in tables}, paths=paths, run_range=run_range, run_id=run_id
         )
         profile_started = time.monotonic()
@@ -150,19 +195,19 @@ def compute_features(
             profile_days(spark, config, table=t, start=run_range.start, end=run_range.end, run_id=run_id)
             for t in tables
         ]
-        profile_seconds = round(time.monotonic() - profile_started, 3)
+        report["profiles"] = {
+            "table": config.monitoring.profiles_table,
+            "written": profiled,
+            "duration_s": round(time.monotonic() - profile_started, 3),
+        }
+    except JobError as err:
+        # A run failing at the audit has already read, counted and quarantined: its JSON line says so.
+        err.details = {**report, **getattr(err, "details", {})}  # type: ignore[attr-defined]
+        raise
     finally:
         checked_chargebacks.unpersist()
         checked_transactions.unpersist()
-    return {
-        "run_id": run_id,
-        "start": run_range.start.isoformat(),
-        "end": run_range.end.isoformat(),
-        "inputs": input_counts,
-        "quarantine": quarantined,
-        "tables": written,
-        "profiles": {"table": config.monitoring.profiles_table, "written": profiled, "duration_s": profile_seconds},
-    }
+    return report
 
 
 def publish_all(

@@ -67,3 +67,17 @@ def test_stale_newest_partition_is_named(spark, results_path):
     df = spark.createDataFrame(clean_rows(), SCHEMA)
     got = failed(df, TABLE, params(run_date=day("2026-03-12"), freshness_max_lag_days=1), results_path)
     assert got == {("expect_column_max_to_be_between", ("snapshot_date",)): "2026-03-10"}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")], ids=["nan", "+inf", "-inf"])
+def test_nan_and_infinities_in_every_float_feature_are_named(spark, results_path, value):
+    """Appended to a valid table, each float column holding the value fails that column's range."""
+    rows = clean_rows()
+    rows.append(row("m20", "2026-03-10", avg=value))
+    rows.append(row("m21", "2026-03-10", rate=value, risk=0.05))
+    rows.append(row("m22", "2026-03-10", risk=value))
+    df = spark.createDataFrame(rows, SCHEMA)
+    got = failed(df, TABLE, params(), results_path)
+    one_row = "1 unexpected of 13 rows"  # (the share is of the column's non-null values)
+    for column in ("avg_transaction_amount", "chargeback_rate_30d", "risk_score"):
+        assert got.get((BETWEEN, (column,)), "").startswith(one_row), got

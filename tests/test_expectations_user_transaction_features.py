@@ -79,3 +79,17 @@ def test_stale_newest_partition_is_named(spark, results_path):
         df, TABLE, params(run_date=day("2026-03-13"), previous_row_count=49, row_count_band_min_rows=50), results_path
     )
     assert got == {("expect_column_max_to_be_between", ("snapshot_date",)): "2026-03-10"}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")], ids=["nan", "+inf", "-inf"])
+def test_nan_and_infinities_in_every_float_feature_are_named(spark, results_path, value):
+    """Appended to a valid table, each float column holding the value fails that column's range."""
+    rows = clean_rows()
+    rows.append(row("u20", "2026-03-10", avg=value))
+    rows.append(row("u21", "2026-03-10", avg=7.0, max_=value))
+    rows.append(row("u22", "2026-03-10", gap=value))
+    df = spark.createDataFrame(rows, SCHEMA)
+    got = failed(df, TABLE, params(), results_path)
+    one_row = "1 unexpected of 13 rows"  # (the share is of the column's non-null values)
+    for column in ("transaction_amount_avg_7d", "transaction_amount_max_7d", "avg_time_between_transactions"):
+        assert got.get(("expect_column_values_to_be_between", (column,)), "").startswith(one_row), got

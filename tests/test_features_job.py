@@ -2,6 +2,11 @@
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,6 +28,8 @@ from jobs.features.run_range import DateRange
 from jobs.features_job import compute_features, main
 
 pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parent.parent
 
 BAD_TRANSACTIONS = [
     (None, "u1", "m1", 1.0, "2026-03-04 10:00:00"),
@@ -52,6 +59,11 @@ def dataset(spark, tmp_path_factory):
     return {"config_file": config_file, "config": config, "root": root}
 
 
+# The data set has deliberate holes (nothing lands on 02-02..02-09, between t08 and the random rows),
+# so the value tests compute over them; the readiness check has its own tests (test_readiness.py).
+OVER_HOLES = ["--allow-missing-days"]
+
+
 def feature_table(spark, path):
     return spark.read.format("delta").load(path)
 
@@ -78,11 +90,16 @@ def expected_tables(spark, config, run_range):
 
 def test_backfill_matches_the_oracle_and_reconciles_counts(spark, dataset, capsys):
     config = dataset["config"]
-    code = main(["--config", str(dataset["config_file"]), "--start", "2026-03-01", "--end", "2026-03-20"])
+    code = main(["--config", str(dataset["config_file"]), "--start", "2026-03-01", "--end", "2026-03-20", *OVER_HOLES])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0, result
     run_range = DateRange("2026-03-01", "2026-03-20")
     users, merchants, txn_counts, cb_counts = expected_tables(spark, config, run_range)
+    landed = set(feature_table(spark, config.tables.raw_transactions).toPandas()["ingest_date"])
+    read = pd.date_range(run_range.first_input_day(30), run_range.end).date
+    holes = [d.isoformat() for d in read if d not in landed and d > min(landed)]
+    assert result["inputs_checked"]["computed_over_holes"] == {"transactions": dict.fromkeys(holes, "no rows")}
+    assert holes == [f"2026-02-0{d}" for d in range(2, 10)]
 
     got_users = feature_table(spark, config.tables.user_features).toPandas()
     oracle.assert_frames_match(got_users.drop(columns=["created_timestamp", "snapshot_date"]), users, key="user_id")
@@ -119,11 +136,11 @@ def test_backfill_matches_the_oracle_and_reconciles_counts(spark, dataset, capsy
 def test_rerun_changes_nothing_but_created_timestamp_and_files_bad_rows_once(spark, dataset):
     config = dataset["config"]
     run_range = DateRange("2026-03-01", "2026-03-20")
-    compute_features(spark, config, run_range=run_range)
+    compute_features(spark, config, run_range=run_range, allow_missing_days=True)
     first_users = comparable(feature_table(spark, config.tables.user_features), "user_id")
     first_merchants = comparable(feature_table(spark, config.tables.merchant_features), "merchant_id")
     version = DeltaTable.forPath(spark, config.tables.user_features).history(1).first().version
-    second = compute_features(spark, config, run_range=run_range)
+    second = compute_features(spark, config, run_range=run_range, allow_missing_days=True)
     assert DeltaTable.forPath(spark, config.tables.user_features).history(1).first().version == version + 1
     # the rerun replaced the quarantine rows of the landing days it read: each bad row is filed once
     quarantine = feature_table(spark, config.tables.quarantine)
@@ -148,11 +165,12 @@ def test_day_by_day_runs_equal_one_backfill(spark, dataset, tmp_path):
     daily = replace(base, tables=daily_tables)
     lookback = base.features.late_arrival_lookback_days
     first = dt.date(2026, 3, 1) + dt.timedelta(days=lookback)
-    compute_features(spark, base, run_range=DateRange("2026-03-01", "2026-03-20"))
-    compute_features(spark, daily, run_range=DateRange(dt.date(2026, 3, 1), first))
+    compute_features(spark, base, run_range=DateRange("2026-03-01", "2026-03-20"), allow_missing_days=True)
+    compute_features(spark, daily, run_range=DateRange(dt.date(2026, 3, 1), first), allow_missing_days=True)
     day = first + dt.timedelta(days=1)
     while day <= dt.date(2026, 3, 20):
-        compute_features(spark, daily, run_range=DateRange.ending_on(day, lookback_days=lookback))
+        run_range = DateRange.ending_on(day, lookback_days=lookback)
+        compute_features(spark, daily, run_range=run_range, allow_missing_days=True)
         day += dt.timedelta(days=1)
     for name, key in (("user_features", "user_id"), ("merchant_features", "merchant_id")):
         backfill = comparable(feature_table(spark, getattr(base.tables, name)), key)
@@ -161,7 +179,7 @@ def test_day_by_day_runs_equal_one_backfill(spark, dataset, tmp_path):
 
 
 def test_run_date_recomputes_only_the_lookback_days(spark, dataset, capsys):
-    code = main(["--config", str(dataset["config_file"]), "--run-date", "2026-03-20"])
+    code = main(["--config", str(dataset["config_file"]), "--run-date", "2026-03-20", *OVER_HOLES])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0
     assert (result["start"], result["end"]) == ("2026-03-17", "2026-03-20")
@@ -201,3 +219,55 @@ def test_missing_raw_column_names_table_and_column(spark, dataset, tmp_path, cap
     code = main(["--config", str(config_file), "--run-date", "2026-03-05"])
     assert code == 2
     assert "table transactions: column merchant_id is missing" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
+def test_created_and_quarantined_instants_do_not_depend_on_the_machine_time_zone(spark, dataset, tmp_path, zone):
+    """The job run under a non-UTC `TZ` stamps the run's UTC instant and computes what a UTC run computes."""
+    base = dataset["config"]
+    days = ["--start", "2026-03-18", "--end", "2026-03-20"]  # reads b5 (landed 03-19, happened in the future)
+    outputs = {name: str(tmp_path / zone.replace("/", "_") / name) for name in ("user", "merchant", "quarantine")}
+    sets = [f"tables.user_features={outputs['user']}", f"tables.merchant_features={outputs['merchant']}"]
+    sets.append(f"tables.quarantine={outputs['quarantine']}")
+    env = {**os.environ, "TZ": zone, "PYTHONPATH": str(REPO), "SPARK_LOCAL_IP": "127.0.0.1"}
+    argv = [sys.executable, "-m", "jobs", "features", "--config", str(dataset["config_file"]), *days]
+    argv += ["--allow-missing-days", *[arg for s in sets for arg in ("--set", s)]]
+    started_us = time.time_ns() // 1000
+    done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
+    finished_us = time.time_ns() // 1000
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+    def stamps(path, column):
+        return {r[0] for r in spark.read.format("delta").load(path).select(F.unix_micros(column)).distinct().collect()}
+
+    (created,) = stamps(outputs["user"], "created_timestamp") | stamps(outputs["merchant"], "created_timestamp")
+    assert stamps(outputs["quarantine"], "quarantined_at") == {created}
+    assert started_us <= created <= finished_us
+    latest_event = spark.read.format("delta").load(outputs["user"]).agg(F.max(F.unix_micros("event_timestamp")))
+    assert latest_event.first()[0] <= created
+
+    from dataclasses import replace
+
+    utc_tables = replace(
+        base.tables,
+        user_features=str(tmp_path / "utc_users"),
+        merchant_features=str(tmp_path / "utc_merchants"),
+        quarantine=str(tmp_path / "utc_q"),
+    )
+    compute_features(
+        spark,
+        replace(base, tables=utc_tables),
+        run_range=DateRange("2026-03-18", "2026-03-20"),
+        allow_missing_days=True,
+    )
+    for path, utc_path, key in (
+        (outputs["user"], utc_tables.user_features, "user_id"),
+        (outputs["merchant"], utc_tables.merchant_features, "merchant_id"),
+    ):
+        pd.testing.assert_frame_equal(
+            comparable(feature_table(spark, path), key), comparable(feature_table(spark, utc_path), key)
+        )
+    quarantined = ["source_table", "rule", "transaction_id", "ingest_date", "record"]
+    got = feature_table(spark, outputs["quarantine"]).select(quarantined).orderBy(quarantined).toPandas()
+    want = feature_table(spark, utc_tables.quarantine).select(quarantined).orderBy(quarantined).toPandas()
+    pd.testing.assert_frame_equal(got, want)

@@ -79,6 +79,13 @@ def test_injected_bad_value_is_not_published_and_stays_in_staging(spark, capsys,
     code, summary, line = run_features(capsys, config_file, "--start", "2026-03-09", "--end", "2026-03-10")
     assert (code, line["exit_code"]) == (1, 1)
     assert "expect_column_values_to_be_between(transaction_count_7d)" in line["error"]
+    # the run read, counted and quarantined before the audit: its JSON line still reconciles
+    landed = (
+        spark.read.format("delta").load(config.tables.raw_transactions).filter(F.col("ingest_date") <= "2026-03-10")
+    )
+    counts = line["inputs"]["transactions"]
+    assert counts["read"] == counts["used"] + counts["quarantined"] == landed.count() == 60
+    assert line["quarantine"]["rows"] == 0 and line["inputs"]["chargebacks"]["read"] == 1
     assert any(s.startswith("  FAILED expect_column_values_to_be_between(transaction_count_7d)") for s in summary)
     assert version(spark, config.tables.user_features) == before
     published_counts = spark.read.format("delta").load(config.tables.user_features)
@@ -95,8 +102,9 @@ def test_row_count_collapse_from_missing_users_is_not_published(spark, capsys, p
     before = version(spark, config.tables.user_features)
     # Run date 03-18 recomputes 03-15..03-18: six users on 03-17 (five of them on their first quiet day),
     # one on 03-18, whose window holds only 03-12, when one user of six was left.
+    # Nothing landed after 03-12, the point of this scenario: compute over those days.
     code, _, line = run_features(
-        capsys, config_file, "--run-date", "2026-03-18", "--tables", "user_transaction_features"
+        capsys, config_file, "--run-date", "2026-03-18", "--tables", "user_transaction_features", "--allow-missing-days"
     )
     assert (code, line["exit_code"]) == (1, 1)
     assert "expect_table_row_count_to_be_between() observed 1" in line["error"]

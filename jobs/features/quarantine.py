@@ -9,11 +9,18 @@ from pyspark.sql import functions as F
 
 from jobs.schemas import INGEST_DATE, QUARANTINE
 
+# Timestamps to the microsecond with their offset ("...T00:00:00.000001Z"), so a row 1 µs after the
+# run's reference instant shows why it was judged in the future; Spark's default stops at milliseconds.
+RECORD_JSON_OPTIONS = {"ignoreNullFields": "false", "timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"}
+
 
 def select_quarantine_rows(
     rejected: DataFrame, *, source_table: str, run_id: str, quarantined_at: dt.datetime
 ) -> DataFrame:
-    """`rejected` is a raw table's rows tagged with `rule`; the original row is kept as JSON."""
+    """`rejected` is a raw table's rows tagged with `rule`; the original row is kept as JSON.
+    `quarantined_at` must be timezone-aware (a naive one would be read in the driver's local zone)."""
+    if quarantined_at.tzinfo is None:
+        raise ValueError("quarantined_at must be timezone-aware")
     record_columns = [c for c in rejected.columns if c != "rule"]
     return rejected.select(
         F.lit(source_table).alias("source_table"),
@@ -22,7 +29,7 @@ def select_quarantine_rows(
         F.lit(quarantined_at).cast("timestamp").alias("quarantined_at"),
         F.col("transaction_id"),
         F.col(INGEST_DATE),
-        F.to_json(F.struct(*record_columns), {"ignoreNullFields": "false"}).alias("record"),
+        F.to_json(F.struct(*record_columns), RECORD_JSON_OPTIONS).alias("record"),
     ).select([F.col(f.name).cast(f.dataType) for f in QUARANTINE.fields])
 
 
