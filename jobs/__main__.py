@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "jobs.materialize_job",
         "materialize from where the registry says the last run ended",
     ),
+    "check-deployment": (
+        "jobs.check_deployment_job",
+        "where the driver and each executor import the project from, and whether Delta is on the classpath",
+    ),
 }
 
 
