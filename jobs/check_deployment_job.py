@@ -89,7 +89,7 @@ def _where_am_i(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     yield pa.RecordBatch.from_pydict(
         {
             "host": [socket.gethostname()],
-            "python": [os.path.realpath(sys.executable)],
+            "python": [sys.executable],
             "prefix": [os.path.realpath(sys.prefix)],
             "jobs": [os.path.realpath(jobs.__file__ or "")],
             "pyspark": [os.path.realpath(pyspark.__file__ or "")],
