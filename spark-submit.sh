@@ -76,6 +76,12 @@ if [[ -z "$spark_submit" ]]; then
   elif [[ -x "${here}/.venv/bin/spark-submit" ]]; then spark_submit="${here}/.venv/bin/spark-submit"
   else echo "spark-submit.sh: no spark-submit: set SPARK_HOME or SPARK_SUBMIT, or put it on PATH" >&2; exit 2; fi
 fi
+if [[ -z "${SPARK_HOME:-}" ]]; then
+  # A pip-installed pyspark's spark-submit finds its Spark with whatever `python3` is on PATH; name it.
+  for home in "$(dirname "$spark_submit")"/../lib/python3*/site-packages/pyspark; do
+    [[ -x "${home}/bin/spark-class" ]] && export SPARK_HOME="$(cd "$home" && pwd)"
+  done
+fi
 
 args=(--conf spark.sql.session.timeZone=UTC)
 if [[ "$is_local" == 1 ]]; then

@@ -43,12 +43,16 @@ def cluster(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def deployment(cluster):
+    return cluster.submit("check-deployment", "--env", "local")
+
+
+@pytest.fixture(scope="module")
 def pipeline(cluster):
     data = cluster.folder / "data"
     with embedded_dynamodb() as url:
         online = ["--set", f"online_store.endpoint={url}"]
         results = {
-            "check": cluster.submit("check-deployment", "--env", "local"),
             "generate": cluster.submit(
                 "generate", "--env", "local", "--users", "300", "--merchants", "30", "--days", "40",
                 "--transactions", "20000", "--bad-rows", "2", "--start-date", "2026-01-01",
@@ -71,8 +75,8 @@ def pipeline(cluster):
         yield results, url
 
 
-def test_executors_import_the_project_only_from_the_archive(cluster, pipeline):
-    check = pipeline[0]["check"]
+def test_executors_import_the_project_only_from_the_archive(cluster, deployment):
+    check = deployment
     driver = check["driver"]
     assert driver["checkout"] == ""  # the driver runs the installed package, not this checkout
     assert Path(driver["jobs"]).is_relative_to(cluster.env["FRAUD_ENV_CACHE"])
