@@ -45,11 +45,11 @@ case "$master" in
   *) is_local=0 ;;
 esac
 
-# The driver's Python in client mode: the archive, unpacked once per content (a new package, a new folder).
+# The driver's Python in client mode: the archive, unpacked once per build of it.
 driver_env() {
   local cache="${FRAUD_ENV_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/fraud-feature-jobs}"
-  local key
-  key="$(sha256sum "$archive" | cut -c1-16)"
+  local key  # a rebuilt archive has another size or time, so it gets its own folder
+  key="$(stat -c '%s-%Y' "$archive")"
   local target="${cache}/env-${key}"
   if [[ ! -x "${target}/bin/python" ]]; then
     mkdir -p "$cache"
