@@ -29,12 +29,3 @@ def test_no_jars_folder_means_delta_comes_with_the_platform(config, tmp_path):
     assert "spark.jars" not in session_settings(dataclasses.replace(config.spark, jars_dir=None))
     with pytest.raises(ConfigError, match="FRAUD_SHIP_JARS=0"):
         session_settings(dataclasses.replace(config.spark, jars_dir=str(tmp_path)))
-
-
-def test_the_jobs_reuse_the_running_session_without_touching_its_classpath(spark, config):
-    from jobs.session import build_session
-
-    before = spark.sparkContext.getConf().get("spark.jars")
-    assert build_session(config.spark) is spark
-    assert spark.sparkContext.getConf().get("spark.jars") == before
-    assert spark.sparkContext.master == "local[2]"
