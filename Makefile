@@ -6,7 +6,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(PY)
 export PYSPARK_DRIVER_PYTHON := $(PY)
 
-.PHONY: setup demo test test-unit dq browser lint clean airflow-venv emr-jars
+.PHONY: setup demo test test-unit dq browser lint clean airflow-venv emr-jars package
 
 setup: $(VENV)/.installed jars/.resolved node_modules/.installed
 
@@ -27,7 +27,7 @@ node_modules/.installed: package.json
 demo: setup
 	$(PY) -m jobs demo
 
-test: setup browser airflow-venv
+test: setup browser airflow-venv package
 	$(PY) -m pytest -q --durations=15
 	$(MAKE) dq
 
@@ -66,8 +66,66 @@ lint: setup
 	$(VENV)/bin/ruff format --check jobs tests expectations feature_defs benchmarks
 	$(VENV)/bin/mypy jobs
 
+# The artifact spark-submit.sh submits (issue #12), in dist/: the wheel (jobs, expectations, conf/ and
+# feature_defs/ as package data), its pinned runtime requirements, the venv-pack archive of a fresh
+# venv with both (without pyspark, which the platform's Spark provides: PACK_PYSPARK=1 keeps it), the
+# spark-submit main file and the Delta jars. Each piece is rebuilt only when its inputs changed.
+# venv-pack links the archive's python to this machine's interpreter: build where Python lives at the
+# cluster's path, or give it with PACK_PYTHON_PREFIX (venv-pack --python-prefix, e.g. /usr).
+WHEEL := dist/fraud_feature_jobs-0.1.0-py3-none-any.whl
+PACK_VENV := build/pack-venv
+PACK_PYTHON ?= python3.11
+PACK_PYSPARK ?= 0
+PACK_PYTHON_PREFIX ?=
+PKG_SOURCES := pyproject.toml $(shell find jobs expectations conf feature_defs -type f ! -path '*/__pycache__/*' ! -name '*.pyc')
+SITE := lib/python3.11/site-packages
+# Test suites of the dependencies (~110 MB unpacked) never run on a node.
+PACK_EXCLUDES := --exclude '$(SITE)/*/tests/*' \
+	$(if $(filter 1,$(PACK_PYSPARK)),,--exclude '$(SITE)/pyspark/*' --exclude '$(SITE)/pyspark-*.dist-info/*')
+
+package: $(WHEEL) dist/requirements.txt dist/environment.tar.gz dist/run_job.py dist/jars/.copied
+
+$(WHEEL): $(PKG_SOURCES) | $(VENV)/.installed
+	mkdir -p dist
+	rm -f dist/*.whl
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
+
+# A fresh venv whenever the lock changes; a new wheel only replaces the project in it (and installs
+# a dependency the wheel gained, pinned by the lock).
+$(PACK_VENV)/.created: requirements.lock
+	rm -rf $(PACK_VENV)
+	$(PACK_PYTHON) -m venv $(PACK_VENV)
+	touch $@
+
+$(PACK_VENV)/.installed: $(PACK_VENV)/.created $(WHEEL)
+	$(PACK_VENV)/bin/python -m pip install -q -c requirements.lock $(WHEEL)
+	$(PACK_VENV)/bin/python -m pip install -q --no-deps --force-reinstall $(WHEEL)
+	touch $@
+
+dist/requirements.txt: $(PACK_VENV)/.installed
+	{ echo "# Runtime requirements of $(notdir $(WHEEL)), pinned by requirements.lock (make package)."; \
+	  $(PACK_VENV)/bin/python -m pip freeze --exclude fraud-feature-jobs --exclude pip --exclude setuptools; } > $@
+
+dist/environment.tar.gz: $(PACK_VENV)/.installed
+	@start=$$(date +%s); \
+	$(VENV)/bin/venv-pack -q -p $(PACK_VENV) -o dist/environment.partial.tar.gz --force $(PACK_EXCLUDES) \
+		$(if $(PACK_PYTHON_PREFIX),--python-prefix $(PACK_PYTHON_PREFIX)) && \
+	chmod 644 dist/environment.partial.tar.gz && mv dist/environment.partial.tar.gz $@ && \
+	echo "packed $@: $$(du -h $@ | cut -f1) in $$(( $$(date +%s) - start )) s (PACK_PYSPARK=$(PACK_PYSPARK))"
+
+dist/run_job.py: Makefile
+	mkdir -p dist
+	printf '%s\n' '"""spark-submit'"'"'s main file: `python -m jobs` of the installed package (environment.tar.gz)."""' \
+		'import sys' '' 'from jobs.__main__ import main' '' 'sys.exit(main())' > $@
+
+dist/jars/.copied: jars/.resolved
+	rm -rf dist/jars
+	mkdir -p dist/jars
+	cp jars/*.jar dist/jars/
+	touch $@
+
 clean:
-	rm -rf data spark-warehouse metastore_db derby.log
+	rm -rf data spark-warehouse metastore_db derby.log build dist
 
 # Airflow in its own venv (its pins conflict with Feast's), exactly pinned; tests/test_airflow_dag.py parses
 # deploy/airflow/ with it. 1.5 to 4 minutes from PyPI (measured on this 2-core machine).

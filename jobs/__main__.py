@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "materialize from where the registry says the last run ended",
     ),
     "deploy": ("jobs.deploy.command", "write the EMR request documents (steps, Serverless job runs) for a run date"),
+    "check-deployment": (
+        "jobs.check_deployment_job",
+        "where the driver and each executor import the project from, and whether Delta is on the classpath",
+    ),
 }
 
 

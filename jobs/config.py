@@ -3,6 +3,11 @@
 Every key is required (no silent defaults), unknown keys are rejected, and every error names the
 dotted key, so a bad setting fails before Spark starts. `--set dotted.key=value` overrides any
 setting; the value is parsed as a YAML scalar (`--set features.user_window_days=7`).
+
+`--env NAME` loads the conf/ of the checkout or of the installed wheel (jobs.resources), `--config`
+a file or URI (jobs.config_source). Relative paths resolve as jobs.resources says. `FRAUD_SHIP_JARS=0`
+in the environment means the platform's Spark already has Delta (Databricks, a spark-submit with
+jars given): `spark.jars_dir` is then ignored.
 """
 
 from __future__ import annotations
@@ -12,17 +17,18 @@ import os
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from jobs import resources
+from jobs.config_source import read_config_text
 from jobs.errors import ConfigError
 
-# Under spark-submit the package may be imported from dist/jobs.zip; spark-submit.sh then names
-# the checkout that holds conf/ and ./data.
-REPO_ROOT = Path(os.environ.get("FRAUD_REPO_ROOT") or Path(__file__).resolve().parent.parent)
-CONF_DIR = REPO_ROOT / "conf"
+# The folder holding conf/ and feature_defs/ (the checkout, or the wheel's packaged copy).
+REPO_ROOT = resources.project_files()
+CONF_DIR = resources.conf_dir()
+SHIP_JARS_VARIABLE = "FRAUD_SHIP_JARS"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,30 +134,37 @@ class Config:
     monitoring: MonitoringConfig
 
 
-# Keys holding filesystem locations; relative ones are resolved against the repository root so a
-# job behaves the same whatever directory it is started from.
+# Keys holding filesystem locations; relative ones are resolved when loaded (jobs.resources), so a
+# job from a checkout behaves the same whatever directory it is started from.
 _PATH_KEYS = {"spark.jars_dir", "feast.repo_path", "feast.registry", "quality.results_path"}
 _PATH_SECTIONS = {"tables"}
 # Settings outside `tables` that name a Delta table (a path, or a catalog name like tables.*).
 _TABLE_KEYS = {"monitoring.profiles_table", "monitoring.checks_table"}
+_PROJECT_PATH_KEYS = {"feast.repo_path"}  # folders of the project itself, not data
 
 
 def load_config(*, env: str | None = None, config_file: str | None = None, overrides: Sequence[str] = ()) -> Config:
     """Load `conf/<env>.yaml` (or an explicit file), apply `key=value` overrides, validate."""
     if (env is None) == (config_file is None):
         raise ConfigError("give exactly one of --env NAME or --config FILE")
-    path = Path(config_file) if config_file else CONF_DIR / f"{env}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in CONF_DIR.glob("*.yaml")))
-        raise ConfigError(f"configuration file {path} does not exist (environments: {known})")
+    if config_file:
+        source, text = config_file, read_config_text(config_file)
+    else:
+        path = CONF_DIR / f"{env}.yaml"
+        if not path.is_file():
+            known = ", ".join(sorted(p.stem for p in CONF_DIR.glob("*.yaml")))
+            raise ConfigError(f"configuration file {path} does not exist (environments: {known})")
+        source, text = str(path), path.read_text()
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {err}") from err
+        raise ConfigError(f"{source} is not valid YAML: {err}") from err
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path} must hold a mapping of sections")
+        raise ConfigError(f"{source} must hold a mapping of sections")
     for override in overrides:
         _apply_override(raw, override)
+    if os.environ.get(SHIP_JARS_VARIABLE) == "0" and isinstance(raw.get("spark"), dict):
+        raw["spark"]["jars_dir"] = None
     return _build(Config, raw, prefix="")
 
 
@@ -223,7 +236,7 @@ def _coerce(hint: Any, value: Any, *, key: str) -> Any:
             raise ConfigError(f"setting {key} must be a non-empty string, got {value!r}")
         if (key.startswith("tables.") or key in _TABLE_KEYS) and is_table_name(value):
             return value
-        return _resolve_path(value) if _is_path_key(key) else value
+        return _resolve_path(value, key=key) if _is_path_key(key) else value
     raise ConfigError(f"setting {key} has an unsupported type {hint!r}")
 
 
@@ -237,10 +250,11 @@ def _is_path_key(key: str) -> bool:
     return key in _PATH_KEYS or key in _TABLE_KEYS or key.split(".")[0] in _PATH_SECTIONS
 
 
-def _resolve_path(value: str) -> str:
-    if "://" in value or value.startswith("/"):
+def _resolve_path(value: str, *, key: str) -> str:
+    if "://" in value or value.startswith("/") or value.startswith("dbfs:"):
         return value
-    return str(REPO_ROOT / value)
+    base = resources.project_files() if key in _PROJECT_PATH_KEYS else resources.base_dir()
+    return str(base / value)
 
 
 def _join(prefix: str, name: str) -> str:

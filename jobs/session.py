@@ -1,7 +1,15 @@
-"""The one place a SparkSession is built: Delta Lake enabled, UTC, jars from the local folder."""
+"""The one place a SparkSession is built: Delta Lake enabled, UTC, jars from the local folder.
+
+Settings that only count when the JVM starts (master, jars, the Python workers' interpreter) come
+from the configuration only when this process starts the JVM. Under spark-submit (or with a session
+already running) the JVM is there: spark-submit's master and jars stand, Delta must already be on
+its classpath (`--jars`, or the platform's runtime as on Databricks), and only the configuration's
+`spark.conf` settings are applied.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -14,18 +22,26 @@ DELTA_SETTINGS = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
 }
+# Set by spark-submit for the Python driver it starts: the JVM (and its settings) already exist.
+GATEWAY_VARIABLE = "PYSPARK_GATEWAY_PORT"
 
 
 def local_jars(jars_dir: str) -> list[str]:
     """The Maven-resolved jars `make setup` put in `jars_dir`; nothing is downloaded at start."""
     jars = sorted(str(p) for p in Path(jars_dir).glob("*.jar"))
     if not any("delta-spark" in Path(j).name for j in jars):
-        raise ConfigError(f"spark.jars_dir {jars_dir} holds no delta-spark jar: run `make setup`")
+        raise ConfigError(
+            f"spark.jars_dir {jars_dir} holds no delta-spark jar: run `make setup`, or set FRAUD_SHIP_JARS=0 "
+            "where Spark already has Delta on its classpath"
+        )
     return jars
 
 
-def session_settings(spark_config: SparkConfig) -> dict[str, str]:
+def session_settings(spark_config: SparkConfig, *, jvm_running: bool = False) -> dict[str, str]:
+    """The settings to give the session builder; with `jvm_running`, none that only count at launch."""
     settings = {**DELTA_SETTINGS, **spark_config.conf, "spark.sql.session.timeZone": "UTC"}
+    if jvm_running:
+        return settings
     if (spark_config.master or "").startswith("local"):
         # Local Python workers must be this interpreter (with pyarrow, boto3, ...), not whatever
         # `python3` is first on PATH; clusters set their own.
@@ -35,10 +51,18 @@ def session_settings(spark_config: SparkConfig) -> dict[str, str]:
     return settings
 
 
+def is_jvm_running() -> bool:
+    """True under spark-submit (it started the JVM and this driver) or with a SparkContext already up."""
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context is not None or GATEWAY_VARIABLE in os.environ
+
+
 def build_session(spark_config: SparkConfig) -> SparkSession:
+    jvm_running = is_jvm_running()
     builder = SparkSession.builder.appName(spark_config.app_name)
-    if spark_config.master:
+    if spark_config.master and not jvm_running:
         builder = builder.master(spark_config.master)
-    for key, value in session_settings(spark_config).items():
+    for key, value in session_settings(spark_config, jvm_running=jvm_running).items():
         builder = builder.config(key, value)
     return builder.getOrCreate()

@@ -53,3 +53,20 @@ def test_unknown_environment_lists_the_known_ones():
 def test_spark_conf_override_keeps_the_dotted_spark_key():
     config = load_config(env="local", overrides=["spark.conf.spark.sql.shuffle.partitions=3"])
     assert config.spark.conf["spark.sql.shuffle.partitions"] == "3"
+
+
+def test_config_file_by_path_and_by_file_uri(tmp_path):
+    text = (load_config.__globals__["CONF_DIR"] / "local.yaml").read_text()
+    changed = tmp_path / "my conf.yaml"
+    changed.write_text(text.replace("  late_arrival_lookback_days: 3\n", "  late_arrival_lookback_days: 6\n"))
+    by_path = load_config(config_file=str(changed))
+    by_uri = load_config(config_file=changed.as_uri())  # file:///.../my%20conf.yaml
+    assert by_path.features.late_arrival_lookback_days == by_uri.features.late_arrival_lookback_days == 6
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(config_file=(tmp_path / "missing.yaml").as_uri())
+
+
+def test_ship_jars_0_means_the_platform_has_delta(monkeypatch):
+    assert load_config(env="local").spark.jars_dir.endswith("/jars")
+    monkeypatch.setenv("FRAUD_SHIP_JARS", "0")
+    assert load_config(env="local").spark.jars_dir is None

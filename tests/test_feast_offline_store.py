@@ -6,10 +6,14 @@ a non-UTC session time zone). Expected values are worked out by hand from FEATUR
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import os
 import random
 import runpy
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +24,7 @@ from feast.repo_config import RepoConfig
 from feast.table_format import DeltaFormat
 from feast.types import Float64, Int32, Int64
 from offline_store_helpers import GUIDE_EXPECTED, feast_repo, ts
+from package_support import install_wheel
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
@@ -289,3 +294,48 @@ def test_filter_by_created_timestamp_on_random_backfills_matches_the_oracle(spar
         entity_df, features, entity_key="driver_id", feature_key="driver_id", ttl=None, columns=["avg_daily_trips"]
     )
     assert expected != unfiltered  # the flag changes answers on this data
+
+
+# Run in a fresh Python whose Spark has Delta from its launch classpath, as on Databricks: the guide's
+# script through the installed wheel (no checkout, no ./jars next to it or in the working directory).
+PLATFORM_PROBE = """
+import json, runpy, sys
+from pyspark.sql import SparkSession
+import jobs
+training_df = runpy.run_path(sys.argv[1])["training_df"]
+spark = SparkSession.getActiveSession()
+print(json.dumps({"jobs": jobs.__file__, "jars": spark.conf.get("spark.jars", ""),
+                  "rows": training_df.to_json(orient="records", date_format="iso")}))
+"""
+
+
+@pytest.mark.integration
+def test_historical_features_where_spark_already_has_delta(repo, tmp_path):
+    site = install_wheel(tmp_path / "site")
+    platform_jars = tmp_path / "platform-jars"
+    shutil.copytree(REPO_ROOT / "jars", platform_jars, ignore=shutil.ignore_patterns(".*"))
+    run_guide_script(repo)  # puts the guide's script inside the test repo
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "JAVA_HOME", "LANG") if key in os.environ} | {
+        "PYTHONPATH": str(site),
+        "PYSPARK_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "FRAUD_SHIP_JARS": "0",
+        "PYSPARK_SUBMIT_ARGS": f"--jars {','.join(sorted(map(str, platform_jars.glob('*.jar'))))} pyspark-shell",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", PLATFORM_PROBE, str(repo / "examples" / "training_data.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert Path(result["jobs"]).is_relative_to(site)
+    assert result["jars"] and all(
+        Path(jar.removeprefix("file:")).parent == platform_jars for jar in result["jars"].split(",")
+    )
+    training_df = pd.DataFrame(json.loads(result["rows"]))
+    training_df["event_timestamp"] = pd.to_datetime(training_df["event_timestamp"], utc=True)
+    assert by_entity(training_df) == EXPECTED

@@ -4,14 +4,17 @@ Configured in feature_store.yaml as
 
     offline_store:
       type: jobs.offline_store.feast_store.FraudSparkOfflineStore
-      jobs_env: local            # conf/<env>.yaml whose Spark settings (Delta jars, master) to use
+      jobs_env: local            # conf/<env>.yaml whose Spark settings start a session when none runs
       time_bucket_days: 30       # hot-key time buckets; 0 turns them off
       hot_key_rows: 1000000      # keys with this many rows get buckets; 0: every key
 
 Everything else (materialization pulls, writes, monitoring) is Feast's SparkOfflineStore. The
-session is the active one if there is one, otherwise one built from conf/<jobs_env>.yaml through
-jobs.session, so Delta works; the config's `spark_conf` is filled from the same settings so that
-Feast's own source validation in `feast apply` gets a Delta-capable session too.
+session is the active one if there is one (Databricks, a job, spark-submit), otherwise one built
+from conf/<jobs_env>.yaml through jobs.session, so Delta works; the config's `spark_conf` is filled
+from the same settings so that Feast's own source validation in `feast apply` gets a Delta-capable
+session too. Where Spark already has Delta on its classpath and no jars folder exists (Databricks,
+or a Python started with `PYSPARK_SUBMIT_ARGS="--jars ... pyspark-shell"`), set `FRAUD_SHIP_JARS=0`
+(jobs.config) and the session starts without `spark.jars`.
 
 `get_historical_features(...).to_df()` collects the result (for small training sets);
 `.to_spark_df()` returns the lazy Spark DataFrame for big ones; nothing is collected otherwise (the
@@ -62,13 +65,20 @@ class FraudSparkOfflineStoreConfig(SparkOfflineStoreConfig):
 
     @model_validator(mode="after")
     def _with_job_spark_settings(self) -> FraudSparkOfflineStoreConfig:
-        spark = _job_spark_config(self.jobs_env)
-        settings = {"spark.app.name": spark.app_name}
-        if spark.master:
-            settings["spark.master"] = spark.master
-        from jobs.session import session_settings
+        from jobs.session import is_jvm_running, session_settings
 
-        self.spark_conf = {**settings, **session_settings(spark), **(self.spark_conf or {})}
+        spark = _job_spark_config(self.jobs_env)
+        # With Spark already running (Databricks, spark-submit, a job's session) its master and
+        # classpath stand: no launch settings, so no jars folder is wanted.
+        jvm_running = is_jvm_running()
+        settings = {"spark.app.name": spark.app_name}
+        if spark.master and not jvm_running:
+            settings["spark.master"] = spark.master
+        self.spark_conf = {
+            **settings,
+            **session_settings(spark, jvm_running=jvm_running),
+            **(self.spark_conf or {}),
+        }
         return self
 
     @property

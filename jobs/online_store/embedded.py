@@ -14,10 +14,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from jobs.config import REPO_ROOT
+from jobs import resources
 from jobs.errors import ConfigError, InfrastructureError
 
-DYNALITE = REPO_ROOT / "node_modules" / ".bin" / "dynalite"
+# The checkout's npm install; installed from the wheel, the one under the working directory.
+DYNALITE = resources.base_dir() / "node_modules" / ".bin" / "dynalite"
 LOOPBACK = "127.0.0.1"
 # dynalite needs signed requests but checks no secret; these placeholders only sign loopback calls.
 EMBEDDED_CREDENTIALS = {"aws_access_key_id": "embedded-dynalite", "aws_secret_access_key": "embedded-dynalite"}
