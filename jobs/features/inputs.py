@@ -9,6 +9,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
 
+from jobs import delta_io
 from jobs.errors import BadInputError
 from jobs.schemas import INGEST_DATE
 
@@ -16,9 +17,10 @@ from jobs.schemas import INGEST_DATE
 def read_landed_between(
     spark: SparkSession, *, table: str, path: str, schema: T.StructType, first_day: dt.date, last_day: dt.date
 ) -> DataFrame:
-    """Rows of a raw Delta table that landed on `[first_day, last_day]` (partition pruning on ingest_date)."""
+    """Rows of a raw Delta table (a path or a catalog table name) that landed on `[first_day, last_day]`
+    (partition pruning on ingest_date)."""
     try:
-        df = spark.read.format("delta").load(path)
+        df = delta_io.read(spark, path)
     except AnalysisException as err:
         raise BadInputError(f"table {table}: cannot read Delta table at {path}: {err}") from err
     check_columns(df, table=table, schema=schema)
