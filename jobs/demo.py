@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from jobs import cli, features_job, generate_job, monitor_job, validate_job
+from jobs import cli, delta_io, features_job, generate_job, monitor_job, validate_job
 from jobs.config import Config
 from jobs.errors import JobError
 
@@ -115,7 +115,7 @@ def _print_rows(spark: Any, config: Config) -> None:
         ("user_transaction_features", config.tables.user_features),
         ("merchant_risk_features", config.tables.merchant_features),
     ):
-        table = spark.read.format("delta").load(path)
+        table: Any = delta_io.read(spark, path)
         print(f"{name}: {table.count()} rows")
         print(table.orderBy("event_timestamp", ascending=False).limit(3).toPandas().to_string(index=False))
 

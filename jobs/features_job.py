@@ -21,11 +21,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from delta.tables import DeltaTable
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs import cli
+from jobs import cli, delta_io
 from jobs.config import Config
 from jobs.errors import BadInputError, JobError
 from jobs.features import raw_rules
@@ -292,9 +291,7 @@ def quarantine_rejected(
 
 def delta_commit_summary(spark: SparkSession, path: str) -> dict[str, Any]:
     """The Delta version just committed and the rows it wrote, from the table's own history."""
-    last = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics").first()
-    if last is None:
-        raise BadInputError(f"{path} has no Delta history")
+    last = delta_io.latest_commit(spark, path)
     metrics = last["operationMetrics"] or {}
     return {"path": path, "delta_version": last["version"], "rows_written": int(metrics.get("numOutputRows", 0))}
 

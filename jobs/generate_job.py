@@ -15,12 +15,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
+from jobs import delta_io
 from jobs.cli import command_parser, parse_date, run_command
 from jobs.config import Config
-from jobs.errors import BadInputError, InfrastructureError
+from jobs.errors import BadInputError
 from jobs.sample_data.bad_rows import build_bad_chargebacks, build_bad_transactions
 from jobs.sample_data.chargebacks import build_chargebacks
 from jobs.sample_data.labels import build_labels
@@ -115,18 +115,9 @@ def build_tables(spark: SparkSession, params: SampleDataParams, *, partitions: i
 
 def overwrite_delta(df: DataFrame, path: str, *, partition_by: Sequence[str]) -> dict[str, Any]:
     """Replace the whole table in one commit (readers see the old or the new data, never a mix)."""
-    (
-        df.write.format("delta")
-        .mode("overwrite")
-        .option("overwriteSchema", "true")
-        .option("partitionOverwriteMode", "static")
-        .partitionBy(*partition_by)
-        .save(path)
-    )
+    delta_io.overwrite(df, path, partition_by=partition_by, overwrite_schema=True)
     # The commit's own metrics give the row count without scanning the table again.
-    commit = DeltaTable.forPath(df.sparkSession, path).history(1).select("version", "operationMetrics").first()
-    if commit is None:
-        raise InfrastructureError(f"Delta table {path} has no commit after writing it")
+    commit = delta_io.latest_commit(df.sparkSession, path)
     return {"path": path, "rows": int(commit["operationMetrics"]["numOutputRows"]), "version": commit["version"]}
 
 

@@ -203,12 +203,12 @@ def table_paths(config: Config) -> dict[str, str]:
 
 
 def read_feature_table(spark: Any, config: Config, table: str) -> Any:
-    from delta.tables import DeltaTable
+    from jobs import delta_io
 
     path = table_paths(config)[table]
-    if not DeltaTable.isDeltaTable(spark, path):
+    if not delta_io.exists(spark, path):
         raise BadInputError(f"table {table}: no Delta table at {path} (run the features job first)")
-    return spark.read.format("delta").load(path)
+    return delta_io.read(spark, path)
 
 
 def run_freshness(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:

@@ -7,8 +7,11 @@
     ./spark-submit.sh training-set --env emr --entities s3://fraud-lake/bronze/fraud_labels \
         --feature-service fraud_detection_v2
 
-Entity rows come from a Delta, Parquet or CSV path (format from `--entities-format`, else a Delta
-log, else the `.csv` suffix, else Parquet) and need the views' join keys and a timestamp column.
+Entity rows come from a Delta table (a path or a catalog table name), or a Parquet or CSV path
+(format from `--entities-format`, else a Delta table, else the `.csv` suffix, else Parquet) and need the
+views' join keys and a timestamp column. `--output`, `--as-of-versions` and `tables.training_sets` take
+a path or a name as well; a `tables.training_sets` name is a schema (`catalog.schema`), the set its
+table `<schema>.<name>`.
 Feature views and services come from the Feast registry of `feast.repo_path` /
 `feast.registry` (run `feast apply` first), so the rows equal the Feast SDK's for the same request.
 
@@ -49,14 +52,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from delta.tables import DeltaTable
 from feast import FeatureStore
 from feast.errors import FeastObjectNotFoundException
 from feast.repo_config import RepoConfig
 from feast.utils import _get_feature_views_to_use, _get_features
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs import delta_io
 from jobs.cli import command_parser, run_command
 from jobs.config import Config, FeastConfig
 from jobs.errors import BadInputError
@@ -72,7 +75,7 @@ from jobs.offline_store.requests import (
     view_join_from_record,
     view_record,
 )
-from jobs.quality.wap import remove_path, stage_and_audit_training_set
+from jobs.quality.wap import stage_and_audit_training_set
 
 METADATA_KEY = "fraud_training_set"
 ENTITY_FORMATS = ("delta", "parquet", "csv")
@@ -86,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
         " conf/) it is staged and checked with the training-set suite first, and published only if it"
         " passes (exit 1 otherwise, the staged set kept under tables.staging).",
     )
-    parser.add_argument("--entities", metavar="PATH", help="entity rows (labels): a Delta, Parquet or CSV path")
+    parser.add_argument(
+        "--entities", metavar="PATH", help="entity rows (labels): a Delta table (path or name), Parquet or CSV path"
+    )
     parser.add_argument("--entities-format", choices=ENTITY_FORMATS, help="format of --entities (default: detected)")
     parser.add_argument("--timestamp-column", help=f"entity rows' instant column (default {DEFAULT_TIMESTAMP_COLUMN})")
     which = parser.add_mutually_exclusive_group()
@@ -99,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="use only feature rows created at or before each entity row's timestamp (Feast's flag)",
     )
-    parser.add_argument("--output", metavar="PATH", help="Delta output (default <tables.training_sets>/<name>)")
+    parser.add_argument(
+        "--output", metavar="PATH", help="Delta output, path or table name (default <tables.training_sets>/<name>)"
+    )
     parser.add_argument("--as-of-versions", metavar="EARLIER_OUTPUT", help="rebuild at the versions it recorded")
     parser.add_argument(
         "--time-bucket-days", type=int, default=30, help="hot-key time buckets of the join; 0 turns them off"
@@ -159,7 +166,7 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
         outputs = [c for r in requests for c in r.output_columns(full_feature_names=full_names)]
         tables = [source_id(r.source) for r in requests]
     name = service or "training_set"
-    output = args.output or f"{config.tables.training_sets.rstrip('/')}/{name}"
+    output = args.output or delta_io.child(config.tables.training_sets, name)
 
     recorded_entities = (earlier.get("entities") or {}) if earlier and not args.entities else {}
     entity_version = recorded_entities.get("version")
@@ -179,7 +186,7 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
     if missing:
         raise BadInputError(f"{args.as_of_versions} recorded no version for table(s) {', '.join(missing)}")
     if entities_format == "delta" and entity_version is None:
-        entity_version = int(latest_commit(DeltaTable.forPath(spark, entities_path))["version"])
+        entity_version = int(delta_io.latest_commit(spark, entities_path)["version"])
         entity_rows = read_entities(spark, entities_path, entities_format, timestamp_column, version=entity_version)
     fingerprint = None
     if entities_format != "delta":
@@ -226,7 +233,7 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
             expected_rows=entities.rows,
             run_id=run_id,
         )
-        training_set = spark.read.format("delta").load(audited.staging_path)
+        training_set = delta_io.read(spark, audited.staging_path)
     metadata = {
         METADATA_KEY: {
             "entities": {
@@ -245,16 +252,10 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
             "feast_project": config.feast.project,
         }
     }
-    (
-        training_set.write.format("delta")
-        .mode("overwrite")
-        .option("overwriteSchema", "true")
-        .option("userMetadata", json.dumps(metadata, sort_keys=True))
-        .save(output)
-    )
-    written = latest_commit(DeltaTable.forPath(spark, output))
+    delta_io.overwrite(training_set, output, overwrite_schema=True, user_metadata=json.dumps(metadata, sort_keys=True))
+    written = delta_io.latest_commit(spark, output)
     if audited is not None:
-        remove_path(spark, audited.staging_path)
+        delta_io.remove(spark, audited.staging_path)
     return {
         "output": output,
         "output_version": written["version"],
@@ -338,7 +339,7 @@ def entity_fingerprint(entity_rows: DataFrame) -> str:
 
 
 def detect_format(spark: SparkSession, path: str) -> str:
-    if DeltaTable.isDeltaTable(spark, path):
+    if delta_io.exists(spark, path):
         return "delta"
     return "csv" if path.rstrip("/").lower().endswith(".csv") else "parquet"
 
@@ -350,10 +351,8 @@ def read_entities(
     if entities_format == "csv":
         # Every CSV column is a string; the timestamp column is parsed as an ISO instant in UTC below.
         reader = reader.option("header", "true").option("inferSchema", "false")
-    if version is not None:
-        reader = reader.option("versionAsOf", version)
     try:
-        frame = reader.load(path)
+        frame = delta_io.read(spark, path, version=version) if entities_format == "delta" else reader.load(path)
     except Exception as err:
         if type(err).__name__ == "AnalysisException":
             raise BadInputError(f"entity rows {path}: cannot be read as {entities_format}: {err}") from err
@@ -366,22 +365,14 @@ def read_entities(
 def current_version(spark: SparkSession, source: Any) -> int:
     if not is_delta(source):
         raise BadInputError(f"source {source.name} is not Delta: its version cannot be recorded")
-    table = DeltaTable.forName(spark, source.table) if source.table else DeltaTable.forPath(spark, source.path)
-    return int(latest_commit(table)["version"])
-
-
-def latest_commit(table: DeltaTable) -> Row:
-    commit = table.history(1).first()
-    if commit is None:
-        raise BadInputError("a Delta table without commits")
-    return commit
+    return int(delta_io.latest_commit(spark, source_id(source))["version"])
 
 
 def recorded_request(spark: SparkSession, earlier_output: str) -> dict[str, Any]:
-    if not DeltaTable.isDeltaTable(spark, earlier_output):
+    if not delta_io.exists(spark, earlier_output):
         raise BadInputError(f"--as-of-versions {earlier_output} is not a Delta table")
     commits = (
-        DeltaTable.forPath(spark, earlier_output)
+        delta_io.delta_table(spark, earlier_output)
         .history()
         .filter(F.col("userMetadata").contains(METADATA_KEY))
         .orderBy(F.col("version").desc())

@@ -93,3 +93,23 @@ def test_repo_configuration():
     assert settings["offline_store"]["type"] == "jobs.offline_store.feast_store.FraudSparkOfflineStore"
     assert (REPO / settings["registry"]["path"]).resolve() == (REPO_ROOT / "data/feast/registry.db").resolve()
     assert "examples/" in (REPO / ".feastignore").read_text().split()
+
+
+@pytest.mark.parametrize(
+    ("tables", "expected"),
+    [
+        ("fraud.features", {"table": "fraud.features.user_transaction_features", "path": None}),
+        ("s3://lake/features/", {"table": None, "path": "s3://lake/features/user_transaction_features"}),
+    ],
+)
+def test_sources_read_catalog_tables_or_paths(monkeypatch, tables, expected):
+    """FRAUD_FEATURE_TABLES without a slash is a schema: the sources name its tables; with one, a folder."""
+    import importlib.util
+
+    monkeypatch.setenv("FRAUD_FEATURE_TABLES", tables)
+    spec = importlib.util.spec_from_file_location("sources_under_test", REPO / "sources.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    source = module.user_transactions_source
+    assert {"table": source.table or None, "path": source.path or None} == expected
+    assert source.table_format.format_type.value == "delta"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from delta.tables import DeltaTable
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.utils import AnalysisException
 
-from jobs.config import is_table_name
+from jobs import delta_io
 from jobs.errors import BadInputError
 from jobs.schemas import INGEST_DATE
 from jobs.spark_errors import unreadable_delta_log_file
@@ -20,11 +19,10 @@ from jobs.spark_errors import unreadable_delta_log_file
 def read_raw(spark: SparkSession, *, table: str, path: str, schema: T.StructType) -> DataFrame:
     """Every row of a raw Delta table, checked against its schema."""
     try:
-        df = spark.read.format("delta").load(path)
+        df = delta_io.read(spark, path)
         # Delta reads the log's file actions lazily, at the first query; reading them here (one small
         # job whose state the scan reuses) names a truncated or corrupt commit as this table's input.
-        handle = DeltaTable.forName(spark, path) if is_table_name(path) else DeltaTable.forPath(spark, path)
-        handle.detail().collect()
+        delta_io.delta_table(spark, path).detail().collect()
     except AnalysisException as err:
         raise BadInputError(f"table {table}: cannot read Delta table at {path}: {err}") from err
     except Py4JJavaError as err:

@@ -7,6 +7,7 @@ import datetime as dt
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobs import delta_io
 from jobs.schemas import INGEST_DATE, QUARANTINE
 
 # Timestamps to the microsecond with their offset ("...T00:00:00.000001Z"), so a row 1 µs after the
@@ -40,11 +41,9 @@ def replace_quarantine(rows: DataFrame, *, path: str, first_day: dt.date, last_d
     once per run; replacing keeps one entry per rejected row, from the latest run that read its
     day. One atomic commit; earlier verdicts stay readable by Delta time travel.
     """
-    landed_then = f"{INGEST_DATE} >= '{first_day.isoformat()}' AND {INGEST_DATE} <= '{last_day.isoformat()}'"
-    (
-        rows.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", landed_then)
-        .partitionBy("source_table")
-        .save(path)
+    delta_io.overwrite(
+        rows,
+        path,
+        replace_where=delta_io.between_days(INGEST_DATE, first_day, last_day),
+        partition_by=["source_table"],
     )

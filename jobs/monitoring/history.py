@@ -15,12 +15,12 @@ import datetime as dt
 import json
 from typing import Any
 
-from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from jobs.config import Config, is_table_name
+from jobs import delta_io
+from jobs.config import Config
 from jobs.errors import BadInputError
 from jobs.monitoring.profiles import PROFILES, build_profiles
 from jobs.monitoring.stats import feature_columns
@@ -44,41 +44,17 @@ def feature_table_location(config: Config, table: str) -> str:
     return str(getattr(config.tables, FEATURE_TABLE_KEYS[table]))
 
 
-def read_delta(spark: SparkSession, location: str, *, version: int | None = None) -> DataFrame:
-    reader = spark.read.format("delta")
-    if version is not None:
-        reader = reader.option("versionAsOf", version)
-    return reader.table(location) if is_table_name(location) else reader.load(location)
-
-
-def delta_exists(spark: SparkSession, location: str) -> bool:
-    if is_table_name(location):
-        return bool(spark.catalog.tableExists(location))
-    return bool(DeltaTable.isDeltaTable(spark, location))
-
-
-def delta_version(spark: SparkSession, location: str) -> int | None:
-    table = DeltaTable.forName(spark, location) if is_table_name(location) else DeltaTable.forPath(spark, location)
-    last = table.history(1).select("version").first()
-    return int(last["version"]) if last else None
-
-
-def _save(writer: Any, location: str) -> None:
-    if is_table_name(location):
-        writer.saveAsTable(location)
-    else:
-        writer.save(location)
-
-
 def profile_days(
     spark: SparkSession, config: Config, *, table: str, start: dt.date, end: dt.date, run_id: str
 ) -> dict[str, Any]:
     """Profile snapshot days `[start, end]` of a feature table and replace their rows in the history."""
     location = feature_table_location(config, table)
-    if not delta_exists(spark, location):
+    if not delta_io.exists(spark, location):
         raise BadInputError(f"table {table}: no Delta table at {location} (run the features job first)")
-    version = delta_version(spark, location)
-    days = read_delta(spark, location, version=version).filter(F.col(SNAPSHOT_DATE).between(F.lit(start), F.lit(end)))
+    version = int(delta_io.latest_commit(spark, location)["version"])
+    days = delta_io.read(spark, location, version=version).filter(
+        F.col(SNAPSHOT_DATE).between(F.lit(start), F.lit(end))
+    )
     profiles = build_profiles(
         days,
         table=table,
@@ -87,30 +63,27 @@ def profile_days(
         source_version=version,
         profiled_at=dt.datetime.now(dt.UTC),
     )
-    target = config.monitoring.profiles_table
-    writer = (
-        profiles.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", _profile_days_predicate(table, start, end))
-        .partitionBy("table_name")
+    delta_io.overwrite(
+        profiles,
+        config.monitoring.profiles_table,
+        replace_where=_profile_days_predicate(table, start, end),
+        partition_by=["table_name"],
     )
-    _save(writer, target)
     return {"table": table, "start": start.isoformat(), "end": end.isoformat(), "source_version": version}
 
 
 def _profile_days_predicate(table: str, start: dt.date, end: dt.date) -> str:
     # `table` is one of FEATURE_TABLE_KEYS (checked above), the days are dates: nothing user-typed is quoted in.
-    days = f"{SNAPSHOT_DATE} >= '{start.isoformat()}' AND {SNAPSHOT_DATE} <= '{end.isoformat()}'"
-    return f"table_name = '{table}' AND {days}"
+    return f"table_name = '{table}' AND {delta_io.between_days(SNAPSHOT_DATE, start, end)}"
 
 
 def read_profiles(spark: SparkSession, config: Config, *, table: str, start: dt.date, end: dt.date) -> list[Row]:
     """The stored profiles of a table's days `[start, end]` (days x features small rows)."""
     target = config.monitoring.profiles_table
-    if not delta_exists(spark, target):
+    if not delta_io.exists(spark, target):
         return []
     return (
-        read_delta(spark, target)
+        delta_io.read(spark, target)
         .filter((F.col("table_name") == table) & F.col(SNAPSHOT_DATE).between(F.lit(start), F.lit(end)))
         .select([f.name for f in PROFILES.fields])
         .collect()
@@ -124,17 +97,16 @@ def profiled_days(spark: SparkSession, config: Config, *, table: str, start: dt.
 def record_check(spark: SparkSession, config: Config, *, check: str, run_id: str, result: dict[str, Any]) -> None:
     """Append one monitor run's verdict (its whole JSON result) to the checks history."""
     row = (check, run_id, dt.datetime.now(dt.UTC), str(result.get("status", "ok")), json.dumps(result, default=str))
-    frame = spark.createDataFrame([row], CHECKS)
-    _save(frame.write.format("delta").mode("append"), config.monitoring.checks_table)
+    delta_io.append(spark.createDataFrame([row], CHECKS), config.monitoring.checks_table)
 
 
 def latest_checks(spark: SparkSession, config: Config) -> dict[str, dict[str, Any]]:
     """The newest recorded result of each check (empty when nothing was recorded)."""
     target = config.monitoring.checks_table
-    if not delta_exists(spark, target):
+    if not delta_io.exists(spark, target):
         return {}
     newest = (
-        read_delta(spark, target)
+        delta_io.read(spark, target)
         .groupBy("check")
         .agg(F.max_by(F.struct("checked_at", "result"), "checked_at").alias("last"))
     )

@@ -16,6 +16,7 @@ from typing import Any
 
 from feast.infra.offline_stores.contrib.spark_offline_store.spark import SparkRetrievalJob
 
+from jobs import delta_io
 from jobs.config import Config, load_config
 from jobs.training_set_job import feature_store_for
 
@@ -24,7 +25,7 @@ SERVICE = "fraud_detection_v2"
 
 def print_training_set(spark: Any, config: Config, *, rows: int = 5) -> dict[str, Any]:
     store = feature_store_for(config.feast)
-    labels = spark.read.format("delta").load(config.tables.labels)
+    labels = delta_io.read(spark, config.tables.labels)
     job = store.get_historical_features(entity_df=labels, features=store.get_feature_service(SERVICE))
     assert isinstance(job, SparkRetrievalJob), "feature_store.yaml must name a Spark offline store"
     training = job.to_spark_df()

@@ -21,11 +21,11 @@ from typing import Any
 
 import yaml
 
-from jobs.config import Config
+from jobs.config import Config, is_table_name
 from jobs.errors import BadInputError, ConfigError
 
 FEATURE_STORE_YAML = "feature_store.yaml"
-TABLES_FOLDER_VARIABLE = "FRAUD_FEATURE_TABLES"  # read by feature_defs/sources.py
+TABLES_FOLDER_VARIABLE = "FRAUD_FEATURE_TABLES"  # read by feature_defs/sources.py: a folder or a schema
 log = logging.getLogger("jobs.online_store")
 
 
@@ -107,19 +107,27 @@ def record_materialization(store: Any, name: str, start: dt.datetime, end: dt.da
 
 
 def feature_tables_folder(config: Config) -> str:
-    """The folder both feature tables live in, under the names feature_defs/sources.py expects."""
+    """The folder (paths) or schema (catalog table names, `catalog.schema`) both feature tables live in,
+    under the names feature_defs/sources.py expects."""
     expected = {
         "tables.user_features": (config.tables.user_features, "user_transaction_features"),
         "tables.merchant_features": (config.tables.merchant_features, "merchant_risk_features"),
     }
     folders = set()
-    for key, (path, name) in expected.items():
-        folder, base = posixpath.split(path.rstrip("/"))
+    for key, (location, name) in expected.items():
+        if is_table_name(location):
+            folder, _, base = location.rpartition(".")
+            separator = "."
+        else:
+            folder, base = posixpath.split(location.rstrip("/"))
+            separator = "/"
         if base != name:
-            raise BadInputError(f"{key} must end in /{name} for the Feast sources, got {path}")
+            raise BadInputError(f"{key} must end in {separator}{name} for the Feast sources, got {location}")
         folders.add(folder)
     if len(folders) != 1:
-        raise BadInputError(f"tables.user_features and tables.merchant_features must share a folder, got {folders}")
+        raise BadInputError(
+            f"tables.user_features and tables.merchant_features must share a folder or schema, got {folders}"
+        )
     return folders.pop()
 
 
@@ -140,7 +148,9 @@ def apply_repo(config: Config, endpoint_url: str | None) -> None:
     saved = {
         name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", TABLES_FOLDER_VARIABLE)
     }
-    os.environ[TABLES_FOLDER_VARIABLE] = tables_folder if "://" in tables_folder else os.path.abspath(tables_folder)
+    os.environ[TABLES_FOLDER_VARIABLE] = (
+        tables_folder if "://" in tables_folder or is_table_name(tables_folder) else os.path.abspath(tables_folder)
+    )
     if is_loopback(endpoint_url):
         # Feast's own boto3 client signs with the default chain; the loopback server checks nothing.
         os.environ["AWS_ACCESS_KEY_ID"] = EMBEDDED_CREDENTIALS["aws_access_key_id"]

@@ -9,6 +9,7 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs import delta_io
 from jobs.config import Config
 from jobs.errors import BadInputError
 from jobs.schemas import INGEST_DATE, SNAPSHOT_DATE
@@ -40,7 +41,7 @@ def table_spec(config: Config, table: str, *, path: str | None = None) -> TableS
 
 def read_delta(spark: SparkSession, spec: TableSpec) -> DataFrame:
     try:
-        return spark.read.format("delta").load(spec.path)
+        return delta_io.read(spark, spec.path)
     except AnalysisException as err:
         raise BadInputError(f"table {spec.name}: cannot read Delta table at {spec.path}: {err}") from err
 

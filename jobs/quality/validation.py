@@ -122,7 +122,7 @@ def _build_docs(
         and key.run_id == run_id
     )
     suite_page = ExpectationSuiteIdentifier(name=suite_name)
-    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[identifier, suite_page])
+    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[identifier, suite_page])  # type: ignore[arg-type]  # GE renders a mixed list
     page = context.get_docs_sites_urls(resource_identifier=identifier, site_name=DOCS_SITE)
     index = context.get_docs_sites_urls(site_name=DOCS_SITE)
     return (page[0]["site_url"] if page else None, index[0]["site_url"] if index else None)

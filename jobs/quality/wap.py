@@ -1,7 +1,8 @@
 """Write-audit-publish for the feature tables and training sets: stage, validate, publish or keep for inspection.
 
 1. Write: the computed batch goes to `<tables.staging>/<table>/<run_id>` as Delta (the one time it is
-   computed; the audit and the publish both read the staged files).
+   computed; the audit and the publish both read the staged files). With `tables.staging` a schema
+   name (`catalog.schema`), the staged batch is the table `<schema>.<table>_<run_id>` (`delta_io.child`).
 2. Audit: the table's suite runs on the staged batch, with freshness judged on the run's last day
    and that day's row count against the previous partition (from the batch when it holds the day
    before, else from the published table).
@@ -10,8 +11,9 @@
    staged batch stays where the error message says, and `DataQualityError` (exit 1) carries the summary.
 
 A training set goes the same way (`stage_and_audit_training_set`): staged whole under
-`<tables.staging>/training_sets/<name>/<run_id>`, checked with the training-set suite (one row per
-entity row, keys, labels, the requested features' ranges), and only then written to its output.
+`<tables.staging>/training_sets/<name>/<run_id>` (or `<schema>.training_sets_<name>_<run_id>`), checked
+with the training-set suite (one row per entity row, keys, labels, the requested features' ranges), and
+only then written to its output.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ import dataclasses
 import logging
 from typing import Any
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
 from expectations.common import SuiteParams
+from jobs import delta_io
 from jobs.config import Config
 from jobs.errors import DataQualityError
-from jobs.features.publish import OPTIMIZE_WRITE, replace_partitions
+from jobs.features.publish import replace_partitions
 from jobs.features.run_range import DateRange
 from jobs.quality.tables import previous_partition_count
 from jobs.quality.validation import Outcome, suite_params, validate_table
@@ -48,11 +50,11 @@ class AuditedPublish:
 
 
 def staging_path(config: Config, *, table: str, run_id: str) -> str:
-    return f"{config.tables.staging.rstrip('/')}/{table}/{run_id}"
+    return delta_io.child(config.tables.staging, *table.split("/"), run_id)
 
 
 def stage_batch(batch: DataFrame, *, path: str) -> None:
-    batch.write.format("delta").mode("overwrite").option(OPTIMIZE_WRITE, "true").partitionBy(SNAPSHOT_DATE).save(path)
+    delta_io.overwrite(batch, path, partition_by=[SNAPSHOT_DATE], optimize_write=True)
 
 
 def previous_row_count(
@@ -61,9 +63,9 @@ def previous_row_count(
     """Rows of the partition before the run's last day: in the batch when the run covers it, else published."""
     if run_range.start < run_range.end:
         return previous_partition_count(staged, partition_column=SNAPSHOT_DATE, before=run_range.end)
-    if not DeltaTable.isDeltaTable(spark, published_path):
+    if not delta_io.exists(spark, published_path):
         return None
-    published = spark.read.format("delta").load(published_path)
+    published = delta_io.read(spark, published_path)
     return previous_partition_count(published, partition_column=SNAPSHOT_DATE, before=run_range.start)
 
 
@@ -80,7 +82,7 @@ def stage_and_audit(
     """Steps 1 and 2: stage the batch and run its suite; raises DataQualityError when it fails."""
     staged_at = staging_path(config, table=table, run_id=run_id)
     stage_batch(batch, path=staged_at)
-    staged = spark.read.format("delta").load(staged_at)
+    staged = delta_io.read(spark, staged_at)
     params = suite_params(
         config.quality,
         run_date=run_range.end,
@@ -104,7 +106,7 @@ def stage_and_audit_training_set(
 ) -> AuditedPublish:
     """Stage a training set and run the training-set suite on it; raises DataQualityError when it fails."""
     staged_at = staging_path(config, table=f"training_sets/{name}", run_id=run_id)
-    batch.write.format("delta").mode("overwrite").save(staged_at)
+    delta_io.overwrite(batch, staged_at)
     params = suite_params(config.quality, run_date=None, expected_row_count=expected_rows)
     return audit_staged(
         spark,
@@ -130,7 +132,7 @@ def audit_staged(
     """Run the table's suite on the batch staged at `staged_at` and print the summary; raises
     DataQualityError (the batch stays staged, `path` untouched) when it fails."""
     outcome = validate_table(
-        spark.read.format("delta").load(staged_at),
+        delta_io.read(spark, staged_at),
         table=table,
         params=params,
         results_path=config.quality.results_path,
@@ -152,13 +154,6 @@ def rejected(outcome: Outcome, *, path: str, staged_at: str) -> DataQualityError
 
 def publish_audited(spark: SparkSession, audited: AuditedPublish, *, path: str, run_range: DateRange) -> None:
     """Step 3: one atomic commit from the staged batch, then the staging copy goes."""
-    replace_partitions(spark.read.format("delta").load(audited.staging_path), path=path, run_range=run_range)
-    remove_path(spark, audited.staging_path)
+    replace_partitions(delta_io.read(spark, audited.staging_path), path=path, run_range=run_range)
+    delta_io.remove(spark, audited.staging_path)
     log.info("table %s: batch passed its suite and was published from %s", audited.table, audited.staging_path)
-
-
-def remove_path(spark: SparkSession, path: str) -> None:
-    """Delete a folder through Hadoop's FileSystem, so local paths and object stores behave alike."""
-    jvm: Any = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(hadoop_path, True)  # type: ignore[attr-defined]
