@@ -13,7 +13,7 @@ setup: $(VENV)/.installed jars/.resolved node_modules/.installed
 $(VENV)/.installed: pyproject.toml requirements.lock
 	python3.11 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c requirements.lock -e ".[dev]"
+	$(PY) -m pip install -q -c requirements.lock -e ".[dev,spark]"
 	touch $@
 
 jars/.resolved: pom.xml
@@ -83,9 +83,10 @@ SITE := lib/python3.11/site-packages
 PACK_EXCLUDES := --exclude '$(SITE)/*/tests/*' \
 	$(if $(filter 1,$(PACK_PYSPARK)),,--exclude '$(SITE)/pyspark/*' --exclude '$(SITE)/pyspark-*.dist-info/*')
 
-package: $(WHEEL) dist/requirements.txt dist/environment.tar.gz dist/run_job.py dist/jars/.copied
+package: $(WHEEL) dist/requirements.txt dist/requirements-databricks.txt dist/environment.tar.gz dist/run_job.py \
+	dist/jars/.copied
 
-$(WHEEL): $(PKG_SOURCES) | $(VENV)/.installed
+$(WHEEL): $(PKG_SOURCES) $(DOCS_VENDOR)/.copied | $(VENV)/.installed
 	mkdir -p dist
 	rm -f dist/*.whl
 	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
@@ -98,8 +99,20 @@ $(PACK_VENV)/.created: requirements.lock
 	touch $@
 
 $(PACK_VENV)/.installed: $(PACK_VENV)/.created $(WHEEL)
-	$(PACK_VENV)/bin/python -m pip install -q -c requirements.lock $(WHEEL)
+	$(PACK_VENV)/bin/python -m pip install -q -c requirements.lock "$(abspath $(WHEEL))[spark]"
 	$(PACK_VENV)/bin/python -m pip install -q --no-deps --force-reinstall $(WHEEL)
+	touch $@
+
+# Databricks provides Spark and Delta: its libraries leave them out (installing pyspark there shadows the runtime's).
+dist/requirements-databricks.txt: dist/requirements.txt
+	grep -v -i -E '^(pyspark|py4j|delta-spark)==' $< > $@
+
+# The pinned copies of the assets GE's Data Docs load from CDNs (jobs/quality/docs_assets.py) travel in
+# the wheel as package data (pyproject: artifacts), copied from node_modules.
+DOCS_VENDOR := jobs/quality/vendor
+$(DOCS_VENDOR)/.copied: node_modules/.installed jobs/quality/docs_assets.py
+	rm -rf $(DOCS_VENDOR)
+	$(PY) -c "from pathlib import Path; from jobs.quality.docs_assets import copy_assets; copy_assets(Path('node_modules'), Path('$(DOCS_VENDOR)'))"
 	touch $@
 
 dist/requirements.txt: $(PACK_VENV)/.installed

@@ -63,5 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(module.main(rest, command=command))
 
 
-if __name__ == "__main__":
+def console_main() -> None:
+    """The `fraud-jobs` entry point: exits with the command's code (a Databricks python wheel task calls
+    the entry point's function and goes by how the process ends, not by a returned value)."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    console_main()

@@ -5,7 +5,7 @@ same wheel and pinned requirements as the bundle in deploy/databricks/) on a Spa
 `{{ ds }}` as --run-date. To run the bundle's job as a whole instead, use the provider's
 DatabricksRunNowOperator(job_name="fraud_features_daily"); one Airflow task per command keeps retries per
 command. Airflow Variables: fraud_databricks_artifacts (a /Volumes folder holding the wheel and
-requirements.txt), fraud_databricks_node_type. Connection: databricks_default.
+requirements-databricks.txt), fraud_databricks_node_type. Connection: databricks_default.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ JOB_CLUSTER = {
 }
 LIBRARIES = [
     {"whl": f"{ARTIFACTS}/fraud_feature_jobs-0.1.0-py3-none-any.whl"},
-    {"requirements": f"{ARTIFACTS}/requirements.txt"},
+    {"requirements": f"{ARTIFACTS}/requirements-databricks.txt"},
 ]
 
 with DAG(
