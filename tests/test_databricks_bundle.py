@@ -159,7 +159,9 @@ def test_every_task_runs_an_entry_point_of_the_built_wheel(settings, built_wheel
         assert callable(getattr(importlib.import_module(module_name), function)), target
         libraries = task["libraries"]
         assert [Path(lib["whl"]).name for lib in libraries if "whl" in lib] == [WHEEL]
-        assert [Path(lib["requirements"]).name for lib in libraries if "requirements" in lib] == ["requirements-databricks.txt"]
+        assert [Path(lib["requirements"]).name for lib in libraries if "requirements" in lib] == [
+            "requirements-databricks.txt"
+        ]
 
 
 def test_the_artifact_and_library_paths_point_at_dist_of_the_checkout(bundle, settings):
