@@ -73,6 +73,7 @@ lint: setup
 # venv-pack links the archive's python to this machine's interpreter: build where Python lives at the
 # cluster's path, or give it with PACK_PYTHON_PREFIX (venv-pack --python-prefix, e.g. /usr).
 WHEEL := dist/fraud_feature_jobs-0.1.0-py3-none-any.whl
+DOCS_VENDOR := jobs/quality/vendor
 PACK_VENV := build/pack-venv
 PACK_PYTHON ?= python3.11
 PACK_PYSPARK ?= 0
@@ -109,7 +110,6 @@ dist/requirements-databricks.txt: dist/requirements.txt
 
 # The pinned copies of the assets GE's Data Docs load from CDNs (jobs/quality/docs_assets.py) travel in
 # the wheel as package data (pyproject: artifacts), copied from node_modules.
-DOCS_VENDOR := jobs/quality/vendor
 $(DOCS_VENDOR)/.copied: node_modules/.installed jobs/quality/docs_assets.py
 	rm -rf $(DOCS_VENDOR)
 	$(PY) -c "from pathlib import Path; from jobs.quality.docs_assets import copy_assets; copy_assets(Path('node_modules'), Path('$(DOCS_VENDOR)'))"
