@@ -47,6 +47,9 @@ MONITORING = MonitoringConfig(
     freshness_max_staleness_hours=24,
     skew_sample_size=1000,
     skew_tolerance=1e-6,
+    profiles_table="unused",
+    checks_table="unused",
+    reference_days=7,
 )
 
 

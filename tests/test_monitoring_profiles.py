@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.config import MonitoringConfig
+from jobs.config import load_config
 from jobs.monitoring.daily_drift import daily_drift
 from jobs.monitoring.profiles import HISTOGRAM_EDGES, QUANTILE_NAMES, QUANTILES, build_profiles
 from jobs.monitoring.stats import feature_columns
@@ -83,20 +84,8 @@ def test_profiles_match_a_pandas_oracle_per_day_and_feature(spark):
         assert (row["run_id"], row["source_version"]) == ("r1", 3)
 
 
-MONITORING = MonitoringConfig(
-    mean_change=0.3,
-    null_rate_change=0.05,
-    max_multiplier=2.0,
-    psi=0.2,
-    ks_p_value=0.05,
-    histogram_bins=10,
-    freshness_max_staleness_hours=24,
-    skew_sample_size=10,
-    skew_tolerance=1e-6,
-    profiles_table="p",
-    checks_table="c",
-    reference_days=3,
-)
+# The thresholds of conf/local.yaml (PSI 0.2, KS p-value 0.05); 3 reference days.
+MONITORING = dataclasses.replace(load_config(env="local").monitoring, reference_days=3)
 
 
 def profile(day: dt.date, feature: str, histogram: list[int]) -> dict:
