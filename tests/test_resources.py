@@ -50,7 +50,7 @@ def test_the_installed_wheel_reads_its_packaged_copy_and_the_working_directory(t
     assert got["raw_transactions"] == str(work / "data" / "raw" / "transactions")
     assert got["jars_dir"] == str(work / "jars")
     assert got["repo_path"] == str(packaged / "feature_defs")
-    assert got["script"] == ["jobs.__main__:main"]
+    assert got["script"] == ["jobs.__main__:console_main"]
     for folder in ("conf", "feature_defs"):
         ours = _files(REPO / folder)
         assert ours and _files(packaged / folder) == ours, folder
