@@ -180,7 +180,9 @@ def test_named_runs_stage_publish_and_record_by_name(spark, runs):
     for view, key in VIEWS.items():
         assert published[view]["path"] == tables[key]
         assert published[view]["staging_path"].startswith(f"{tables['staging']}.{view}_features_")
-    assert spark.catalog.listTables(tables["staging"]) == []  # staged tables are dropped once published
+    # Staged tables are dropped once published (listTables also lists the session's temporary views,
+    # such as the entity frames Feast registers, which belong to no schema).
+    assert [t for t in spark.catalog.listTables(tables["staging"]) if not t.isTemporary] == []
     training = runs["name"]["training"]
     assert training["output"] == f"{tables['training_sets']}.{SERVICE}"
     assert set(training["table_versions"]) == {tables["user_features"], tables["merchant_features"]}
