@@ -66,21 +66,19 @@ PROFILES = T.StructType(
 )
 
 
-def bin_counts(value: Column, edges: Sequence[float]) -> Column:
-    """Counts of `edges[i] <= value < edges[i + 1]` for each bin, as one array column."""
-    bins = []
-    for lower, upper in zip(edges[:-1], edges[1:], strict=True):
-        in_bin = value.isNotNull()
-        if lower != -INF:
-            in_bin = in_bin & (value >= F.lit(float(lower)))
-        if upper != INF:
-            in_bin = in_bin & (value < F.lit(float(upper)))
-        bins.append(F.count_if(in_bin))
-    return F.array(*bins)
+def bin_index(value: Column, edges: Sequence[float]) -> Column:
+    """The bin `i` with `edges[i] <= value < edges[i + 1]` (null for null); the edges are open at both ends."""
+    if edges[0] != -INF or edges[-1] != INF:
+        raise ValueError(f"histogram edges must start at -inf and end at inf: {list(edges)}")
+    index = F.when(value.isNull(), F.lit(None).cast("int"))
+    for i, upper in enumerate(edges[1:-1]):
+        index = index.when(value < F.lit(float(upper)), F.lit(i))
+    return index.otherwise(F.lit(len(edges) - 2))
 
 
 def feature_aggregations(name: str) -> list[Column]:
-    value = feature_value(name)
+    """The per-day aggregates of one feature, over the columns `binned_values` adds."""
+    value, bin_of = F.col(name), F.col(f"{name}__bin")
     return [
         F.count(value).alias(f"{name}__count"),
         F.min(value).alias(f"{name}__min"),
@@ -88,8 +86,18 @@ def feature_aggregations(name: str) -> list[Column]:
         F.avg(value).alias(f"{name}__mean"),
         F.stddev_samp(value).alias(f"{name}__stddev"),
         F.percentile_approx(value, list(QUANTILES), QUANTILE_ACCURACY).alias(f"{name}__quantiles"),
-        bin_counts(value, HISTOGRAM_EDGES[name]).alias(f"{name}__histogram"),
+        F.array(*[F.count_if(bin_of == i) for i in range(len(HISTOGRAM_EDGES[name]) - 1)]).alias(f"{name}__histogram"),
     ]
+
+
+def binned_values(rows: DataFrame, features: Sequence[str]) -> DataFrame:
+    """Each feature as a double (NaN as null) and its bin index, computed once per row.
+
+    Comparing every value with both edges of every bin inside the aggregate cost 4-5x a plain
+    re-read of the table at 16M rows; one CASE per feature and an equality per bin costs about half that.
+    """
+    values = rows.select(SNAPSHOT_DATE, *[feature_value(n).alias(n) for n in features])
+    return values.select("*", *[bin_index(F.col(n), HISTOGRAM_EDGES[n]).alias(f"{n}__bin") for n in features])
 
 
 def feature_profile(name: str) -> Column:
@@ -124,7 +132,7 @@ def build_profiles(
     aggregations = [F.count(F.lit(1)).alias("_rows")]
     for name in features:
         aggregations += feature_aggregations(name)
-    per_day = rows.groupBy(SNAPSHOT_DATE).agg(*aggregations)
+    per_day = binned_values(rows, features).groupBy(SNAPSHOT_DATE).agg(*aggregations)
     exploded = per_day.select(SNAPSHOT_DATE, F.explode(F.array(*[feature_profile(n) for n in features])).alias("p"))
     return exploded.select(
         F.lit(table).alias("table_name"),
