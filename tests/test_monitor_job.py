@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from online_support import make_repo, merchant_row, oracle, user_row
+from online_support import make_repo, merchant_row, user_row
 
 from jobs.materialize_job import main as materialize_main
 from jobs.monitor_job import main
