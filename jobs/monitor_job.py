@@ -445,6 +445,7 @@ def _fmt(value: float | None) -> str:
 
 
 def run_skew(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
+    from feast.feature_logging import FeatureServiceLoggingSource
     from feast.types import Float32, Float64
 
     from jobs.offline_store.pit_join import build_point_in_time_join
@@ -466,8 +467,13 @@ def run_skew(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, 
         for f in r.features
     ]
     join_keys = sorted({k for r in requests for k in r.join_keys()})
+    log_schema = FeatureServiceLoggingSource(service, store.project).get_schema(store.registry)
     logged = select_request_rows(
-        _read_served_log(spark, log_path), join_keys=join_keys, features=features, start=args.start, end=args.end
+        _read_served_log(spark, log_path, log_schema),
+        join_keys=join_keys,
+        features=features,
+        start=args.start,
+        end=args.end,
     )
     offline = store.config.offline_store
     joined = build_point_in_time_join(
@@ -531,11 +537,14 @@ def _ttl_seconds(view: Any) -> int:
     return int(view.ttl.total_seconds()) if view.ttl else 0
 
 
-def _read_served_log(spark: Any, path: str) -> Any:
+def _read_served_log(spark: Any, path: str, log_schema: Any) -> Any:
+    """The log files, read with the schema Feast derives from the service (files written before a
+    feature was added read it as null)."""
     from pyspark.errors import AnalysisException
+    from pyspark.sql.pandas.types import from_arrow_schema
 
     try:
-        return spark.read.parquet(path)
+        return spark.read.schema(from_arrow_schema(log_schema)).parquet(path)
     except AnalysisException as err:
         if "PATH_NOT_FOUND" in str(err) or "UNABLE_TO_INFER_SCHEMA" in str(err):
             raise NotReadyError(
