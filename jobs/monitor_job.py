@@ -446,9 +446,8 @@ def _fmt(value: float | None) -> str:
 
 def run_skew(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
     from feast.feature_logging import FeatureServiceLoggingSource
-    from feast.types import Float32, Float64
 
-    from jobs.offline_store.pit_join import build_point_in_time_join
+    from jobs.offline_store.pit_join import DEFAULT_HOT_KEY_ROWS, build_point_in_time_join
     from jobs.offline_store.requests import build_view_joins
     from jobs.online_store.registry import open_store
     from jobs.training_set_job import resolve_feature_request
@@ -460,12 +459,7 @@ def run_skew(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, 
     if service.logging_config is None:
         raise BadInputError(f"feature service {name} has no logging_config: nothing it serves is logged")
     log_path = service.logging_config.destination.path
-    features = [
-        ServedFeature(r.name, f, exact=dtypes[f] not in (Float32, Float64), ttl_seconds=_ttl_seconds(r.view))
-        for r in requests
-        for dtypes in [{field.name: field.dtype for field in r.view.features}]
-        for f in r.features
-    ]
+    features = _served_features(requests)
     join_keys = sorted({k for r in requests for k in r.join_keys()})
     log_schema = FeatureServiceLoggingSource(service, store.project).get_schema(store.registry)
     logged = select_request_rows(
@@ -481,7 +475,7 @@ def run_skew(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, 
         build_view_joins(spark, requests, full_feature_names=True),
         timestamp_column=ENTITY_TIMESTAMP,
         bucket_seconds=getattr(offline, "bucket_seconds", None),
-        hot_key_rows=getattr(offline, "hot_key_rows", 0) or 0,
+        hot_key_rows=getattr(offline, "hot_key_rows", DEFAULT_HOT_KEY_ROWS),
     )
     tolerance, max_rate = config.monitoring.skew_tolerance, config.monitoring.skew_max_mismatch_rate
     compared = with_skew_kinds(joined, features=features, tolerance=tolerance).persist()
@@ -533,8 +527,18 @@ def run_skew(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, 
     return result
 
 
-def _ttl_seconds(view: Any) -> int:
-    return int(view.ttl.total_seconds()) if view.ttl else 0
+def _served_features(requests: Sequence[Any]) -> list[ServedFeature]:
+    """Every feature of the service, in its order; floats compare within the tolerance."""
+    from feast.types import Float32, Float64
+
+    features = []
+    for request in requests:
+        dtypes = {field.name: field.dtype for field in request.view.features}
+        ttl_seconds = int(request.view.ttl.total_seconds()) if request.view.ttl else 0
+        for name in request.features:
+            exact = dtypes[name] not in (Float32, Float64)
+            features.append(ServedFeature(request.name, name, exact=exact, ttl_seconds=ttl_seconds))
+    return features
 
 
 def _read_served_log(spark: Any, path: str, log_schema: Any) -> Any:
