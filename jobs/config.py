@@ -114,8 +114,10 @@ class MonitoringConfig:
     ks_p_value: float
     histogram_bins: int
     freshness_max_staleness_hours: float
-    skew_sample_size: int
     skew_tolerance: float
+    skew_max_mismatch_rate: float
+    skew_feature_service: str
+    served_log: str
     profiles_table: str
     checks_table: str
     reference_days: int
@@ -136,7 +138,7 @@ class Config:
 
 # Keys holding filesystem locations; relative ones are resolved when loaded (jobs.resources), so a
 # job from a checkout behaves the same whatever directory it is started from.
-_PATH_KEYS = {"spark.jars_dir", "feast.repo_path", "feast.registry", "quality.results_path"}
+_PATH_KEYS = {"spark.jars_dir", "feast.repo_path", "feast.registry", "quality.results_path", "monitoring.served_log"}
 _PATH_SECTIONS = {"tables"}
 # Settings outside `tables` that name a Delta table (a path, or a catalog name like tables.*).
 _TABLE_KEYS = {"monitoring.profiles_table", "monitoring.checks_table"}

@@ -100,7 +100,8 @@ def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
         served_by = ["--set", f"online_store.endpoint={url}"]
         checked_at = (end_instant + dt.timedelta(hours=1)).isoformat()
         run_job(monitor_job, [*where, "freshness", "--run-date", end.isoformat(), "--now", checked_at, *served_by])
-        run_job(monitor_job, [*where, "skew", "--as-of", end_instant.isoformat(), *served_by])
+        # What inference.py just served (logged by Feast's feature logging) against the point-in-time join.
+        run_job(monitor_job, [*where, "skew"])
     step("7. the monitoring report (profiles stored by the features job, drift per day, the checks above)")
     report_days = ["--start", (end - dt.timedelta(days=29)).isoformat(), "--end", end.isoformat()]
     run_job(

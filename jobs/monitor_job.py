@@ -8,8 +8,9 @@
 - `drift --daily --table T --start --end`: per snapshot day, PSI and KS of each feature against the
   profiles of the `monitoring.reference_days` days before it (or a pinned `--baseline-*` period), from
   the stored profiles; only days without a profile are scanned (and then stored).
-- `skew --as-of T`: for a deterministic sample of entities, the offline point-in-time row against
-  what Feast's get_online_features serves from the configured online store.
+- `skew [--start D --end D]`: the requests the feature service logged on those days (Feast's feature
+  logging, jobs.online_store.serving) against the point-in-time join at each request's time, value
+  by value (jobs.monitoring.skew); TTL differences are reported apart from skew.
 - `profile --table T --start --end`: store the daily profiles of those days (the features job does this
   for the days it publishes).
 - `report --start --end [--output FILE]`: one self-contained HTML page of the history (jobs.monitoring.report).
@@ -23,11 +24,10 @@ is stale, drifted (unless --report-only) or skewed; 2 for bad input; 3 when a st
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from pyspark.sql import functions as F
 
 from jobs.cli import command_parser, parse_date, parse_timestamp, run_command
 from jobs.config import Config
-from jobs.errors import BadInputError, DataQualityError, InfrastructureError
+from jobs.errors import BadInputError, DataQualityError, NotReadyError
 from jobs.monitoring.daily_drift import daily_drift
 from jobs.monitoring.drift import (
     binned_ks_statistic,
@@ -47,14 +47,21 @@ from jobs.monitoring.drift import (
 )
 from jobs.monitoring.history import latest_checks, profile_days, profiled_days, read_profiles, record_check
 from jobs.monitoring.skew import (
-    MISMATCH_PREFIX,
-    ONLINE_PREFIX,
-    build_comparison,
-    filter_any_mismatch,
-    mismatch_aggregations,
-    online_schema,
-    select_offline_latest,
-    select_sample,
+    ENTITY_TIMESTAMP,
+    KIND_PREFIX,
+    MATCH,
+    REQUEST_DAY,
+    REQUEST_ID,
+    ROWS,
+    SERVED_AT_PREFIX,
+    SERVED_PREFIX,
+    SKEW,
+    TTL,
+    ServedFeature,
+    filter_any_difference,
+    kind_counts,
+    select_request_rows,
+    with_skew_kinds,
 )
 from jobs.monitoring.stats import BASELINE, CURRENT, DayRange, compute_period_stats, feature_columns, with_periods
 from jobs.schemas import SNAPSHOT_DATE
@@ -97,18 +104,12 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     drift.add_argument("--end", required=True, type=parse_date, help="last snapshot day of the current period")
     drift.add_argument("--report-only", action="store_true", help="report alerts but exit 0")
 
-    skew = _subcommand(checks, "skew", "offline point-in-time rows of sampled entities vs the online store")
+    skew = _subcommand(checks, "skew", "what the feature service served vs the point-in-time join at request time")
+    skew.add_argument("--start", type=parse_date, help="first request day (YYYY-MM-DD, UTC; default: today)")
+    skew.add_argument("--end", type=parse_date, help="last request day (YYYY-MM-DD, UTC; default: --start)")
     skew.add_argument(
-        "--as-of",
-        required=True,
-        type=parse_timestamp,
-        help="instant the online store should reflect (the end of the last materialization), ISO-8601 UTC",
-    )
-    skew.add_argument("--sample", type=int, help="entities per view (default: monitoring.skew_sample_size)")
-    skew.add_argument(
-        "--feature-views",
-        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
-        help="comma-separated feature views (default: every online view in the registry)",
+        "--feature-service",
+        help="feature service whose logged requests to check (default: monitoring.skew_feature_service)",
     )
 
     profile = _subcommand(checks, "profile", "store the daily profiles (counts, nulls, moments, quantiles, histograms)")
@@ -161,15 +162,10 @@ def _validate(args: argparse.Namespace, config: Config) -> None:
         if args.start > args.end:
             raise BadInputError(f"--start {args.start} is after --end {args.end}")
     if args.check == "skew":
-        if args.sample is not None and args.sample < 1:
-            raise BadInputError(f"--sample must be at least 1, got {args.sample}")
-        if args.feature_views == []:
-            raise BadInputError("--feature-views names no view")
-        if config.online_store.endpoint == "embedded":
-            raise BadInputError(
-                "skew reads the online store as it is, but online_store.endpoint is embedded (a server that lives "
-                "only as long as the run that starts it): pass --set online_store.endpoint=http://127.0.0.1:PORT"
-            )
+        args.start = args.start or dt.datetime.now(dt.UTC).date()
+        args.end = args.end or args.start
+        if args.start > args.end:
+            raise BadInputError(f"--start {args.start} is after --end {args.end}")
 
 
 def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
@@ -449,110 +445,164 @@ def _fmt(value: float | None) -> str:
 
 
 def run_skew(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
-    from jobs.online_store.layout import layout_from_feature_view
-    from jobs.online_store.materialize import check_required_columns, read_view_rows
-    from jobs.online_store.registry import feature_views, open_store
-    from jobs.online_store.select import with_source_names
-    from jobs.online_store.tables import endpoint_url
+    from feast.feature_logging import FeatureServiceLoggingSource
 
-    url = endpoint_url(config.online_store.endpoint, None)
-    size = args.sample or config.monitoring.skew_sample_size
-    store = open_store(config, url)
-    views: dict[str, Any] = {}
-    total = 0
-    for view in feature_views(store, args.feature_views):
-        layout = layout_from_feature_view(view, store.config)
-        rows = read_view_rows(spark, layout)
-        check_required_columns(rows, layout=layout, source_name=f"{layout.source.ref} (view {layout.name})")
-        latest = select_offline_latest(
-            rows.transform(with_source_names, layout=layout),
-            join_keys=layout.join_key_names,
-            timestamp_field=layout.timestamp_field,
-            created_timestamp_column=layout.created_timestamp_column,
-            as_of=args.as_of,
-            ttl_seconds=layout.ttl_seconds,
-            partitions=int(spark.conf.get("spark.sql.shuffle.partitions")),
-        )
-        sample = select_sample(latest, join_keys=layout.join_key_names, features=layout.feature_names, size=size)
-        keys = [tuple(r) for r in sample.select(*layout.join_key_names).collect()]
-        served = _served_values(spark, store, url, layout, keys)
-        compared = build_comparison(
-            sample,
-            served,
-            join_keys=layout.join_key_names,
-            features=layout.features,
-            tolerance=config.monitoring.skew_tolerance,
-        )
-        counts = compared.agg(*mismatch_aggregations(layout.feature_names)).collect()[0].asDict()
-        mismatches = {name: int(counts[name]) for name in layout.feature_names}
-        examples = _examples(compared, layout) if any(mismatches.values()) else []
-        total += sum(mismatches.values())
-        views[layout.name] = {"sampled": int(counts["_sampled"]), "mismatches": mismatches, "examples": examples}
-        for name, count in mismatches.items():
-            status = "MISMATCH" if count else "OK"
-            print(f"{status}: {layout.name}:{name} {count}/{counts['_sampled']} sampled entities differ", flush=True)
-    result = {"as_of": args.as_of.isoformat(), "endpoint": url or f"aws:{config.online_store.region}"}
-    result.update(sample_size=size, mismatches=total, views=views)
-    if total:
-        raise MonitorFailure(f"training-serving skew: {total} mismatching feature values", details=result)
+    from jobs.offline_store.pit_join import DEFAULT_HOT_KEY_ROWS, build_point_in_time_join
+    from jobs.offline_store.requests import build_view_joins
+    from jobs.online_store.registry import open_store
+    from jobs.training_set_job import resolve_feature_request
+
+    name = args.feature_service or config.monitoring.skew_feature_service
+    store = open_store(config, None)  # the registry and the offline store; the online store is not read
+    _, requests = resolve_feature_request(store, name, None)
+    service = store.get_feature_service(name)
+    if service.logging_config is None:
+        raise BadInputError(f"feature service {name} has no logging_config: nothing it serves is logged")
+    log_path = service.logging_config.destination.path
+    features = _served_features(requests)
+    join_keys = sorted({k for r in requests for k in r.join_keys()})
+    log_schema = FeatureServiceLoggingSource(service, store.project).get_schema(store.registry)
+    logged = select_request_rows(
+        _read_served_log(spark, log_path, log_schema),
+        join_keys=join_keys,
+        features=features,
+        start=args.start,
+        end=args.end,
+    )
+    offline = store.config.offline_store
+    joined = build_point_in_time_join(
+        logged,
+        build_view_joins(spark, requests, full_feature_names=True),
+        timestamp_column=ENTITY_TIMESTAMP,
+        bucket_seconds=getattr(offline, "bucket_seconds", None),
+        hot_key_rows=getattr(offline, "hot_key_rows", DEFAULT_HOT_KEY_ROWS),
+    )
+    tolerance, max_rate = config.monitoring.skew_tolerance, config.monitoring.skew_max_mismatch_rate
+    compared = with_skew_kinds(joined, features=features, tolerance=tolerance).persist()
+    try:
+        days = sorted(compared.transform(kind_counts, features=features).collect(), key=lambda r: r[REQUEST_DAY])
+        counts = [_feature_counts(day, f, max_rate) for day in days for f in features]
+        differing = any(c["skew"] or c["ttl"] for c in counts)
+        examples = _examples(compared, features, join_keys) if differing else []
+    finally:
+        compared.unpersist()
+    alerts = []
+    for c in counts:
+        where = f"{c['view']}.{c['feature']} on {c['day']}"
+        if c["alert"]:
+            alert = (
+                f"skew {where}: {c['skew']} of {c['rows']} served values ({c['skew_rate']:.2%}) differ from the "
+                f"point-in-time join beyond tolerance {tolerance:g} (limit {max_rate:.2%})"
+            )
+            alerts.append(alert)
+            print(f"ALERT: {alert}", flush=True)
+        else:
+            print(f"OK: skew {where}: {c['skew']} of {c['rows']} served values differ", flush=True)
+        if c["ttl"]:
+            print(
+                f"TTL: {where}: {c['ttl']} of {c['rows']} served values were older than the view's TTL "
+                f"({dt.timedelta(seconds=c['ttl_seconds'])}) at request time (served online, null in the join; "
+                "not counted as skew)",
+                flush=True,
+            )
+    requests_checked = sum(int(day[ROWS]) for day in days)
+    if not requests_checked:
+        print(f"WARNING: no request of {name} logged at {log_path} on {args.start}..{args.end}", flush=True)
+    result = {
+        "feature_service": name,
+        "log": log_path,
+        "start": args.start.isoformat(),
+        "end": args.end.isoformat(),
+        "tolerance": tolerance,
+        "max_mismatch_rate": max_rate,
+        "requests": requests_checked,
+        "mismatches": sum(c["skew"] for c in counts),
+        "ttl_differences": sum(c["ttl"] for c in counts),
+        "features": counts,
+        "alerts": alerts,
+        "examples": examples,
+    }
+    if alerts:
+        raise MonitorFailure(f"{len(alerts)} skew alert(s): {alerts[0]}", details=result)
     return result
 
 
-def _served_values(spark: Any, store: Any, url: str | None, layout: Any, keys: list[tuple]) -> Any:
-    schema = online_schema(layout.join_key_names, layout.features)
-    if not keys:
-        return spark.createDataFrame([], schema)
-    refs = [f"{layout.name}:{name}" for name in layout.feature_names]
-    entity_rows = [dict(zip(layout.join_key_names, key, strict=True)) for key in keys]
+def _served_features(requests: Sequence[Any]) -> list[ServedFeature]:
+    """Every feature of the service, in its order; floats compare within the tolerance."""
+    from feast.types import Float32, Float64
+
+    features = []
+    for request in requests:
+        dtypes = {field.name: field.dtype for field in request.view.features}
+        ttl_seconds = int(request.view.ttl.total_seconds()) if request.view.ttl else 0
+        for name in request.features:
+            exact = dtypes[name] not in (Float32, Float64)
+            features.append(ServedFeature(request.name, name, exact=exact, ttl_seconds=ttl_seconds))
+    return features
+
+
+def _read_served_log(spark: Any, path: str, log_schema: Any) -> Any:
+    """The log files, read with the schema Feast derives from the service (files written before a
+    feature was added read it as null)."""
+    from pyspark.errors import AnalysisException
+    from pyspark.sql.pandas.types import from_arrow_schema
+
     try:
-        with _loopback_credentials(url):
-            served = store.get_online_features(features=refs, entity_rows=entity_rows).to_dict()
-    except Exception as err:
-        if type(err).__module__.startswith("botocore"):
-            raise InfrastructureError(f"online store {url or 'AWS DynamoDB'} unavailable: {err}") from err
+        return spark.read.schema(from_arrow_schema(log_schema)).parquet(path)
+    except AnalysisException as err:
+        if "PATH_NOT_FOUND" in str(err) or "UNABLE_TO_INFER_SCHEMA" in str(err):
+            raise NotReadyError(
+                f"no served features logged at {path}: serve through jobs.online_store.serving "
+                "(the guide's inference.py) first"
+            ) from err
         raise
-    rows = []
-    for i in range(len(keys)):
-        key_values = [served[k][i] for k in layout.join_key_names]
-        rows.append([*key_values, *[_as_column_value(served[f][i]) for f in layout.feature_names]])
-    return spark.createDataFrame(rows, schema)
 
 
-def _as_column_value(value: Any) -> Any:
-    return float(value) if isinstance(value, float) else value
+def _feature_counts(day: Any, feature: ServedFeature, max_rate: float) -> dict[str, Any]:
+    rows, skew, ttl = int(day[ROWS]), int(day[f"{SKEW}:{feature.column}"]), int(day[f"{TTL}:{feature.column}"])
+    rate = skew / rows if rows else 0.0
+    return {
+        "view": feature.view,
+        "feature": feature.feature,
+        "day": day[REQUEST_DAY].isoformat(),
+        "rows": rows,
+        "skew": skew,
+        "ttl": ttl,
+        "skew_rate": rate,
+        "ttl_seconds": feature.ttl_seconds,
+        "alert": skew > 0 and rate > max_rate,
+    }
 
 
-def _examples(compared: Any, layout: Any) -> list[dict[str, Any]]:
-    shown = filter_any_mismatch(compared, features=layout.feature_names).limit(EXAMPLES_SHOWN).collect()
+def _examples(compared: Any, features: Sequence[ServedFeature], join_keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The first differing requests (by request time), one entry per differing feature."""
+    shown = (
+        filter_any_difference(compared, features=features)
+        .orderBy(ENTITY_TIMESTAMP, REQUEST_ID, *join_keys)
+        .limit(EXAMPLES_SHOWN)
+        .collect()
+    )
     examples = []
     for row in shown:
-        differing = [f for f in layout.feature_names if row[f"{MISMATCH_PREFIX}{f}"]]
-        examples.append(
-            {
-                "key": {k: row[k] for k in layout.join_key_names},
-                "features": {f: {"offline": row[f], "online": row[f"{ONLINE_PREFIX}{f}"]} for f in differing},
-            }
-        )
+        for f in features:
+            kind = row[f"{KIND_PREFIX}{f.column}"]
+            if kind == MATCH:
+                continue
+            examples.append(
+                {
+                    "request_id": row[REQUEST_ID],
+                    "requested_at": row[ENTITY_TIMESTAMP].isoformat(),
+                    "key": {k: row[k] for k in join_keys},
+                    "view": f.view,
+                    "feature": f.feature,
+                    "kind": kind,
+                    "served": row[f"{SERVED_PREFIX}{f.column}"],
+                    "offline": row[f.column],
+                    "served_event_timestamp": _iso(row[f"{SERVED_AT_PREFIX}{f.column}"]),
+                }
+            )
     return examples
 
 
-@contextlib.contextmanager
-def _loopback_credentials(url: str | None) -> Iterator[None]:
-    """Feast's boto3 client signs with the default chain; the loopback server checks nothing."""
-    from jobs.online_store.embedded import EMBEDDED_CREDENTIALS
-    from jobs.online_store.tables import is_loopback
-
-    if not is_loopback(url):
-        yield
-        return
-    saved = {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ["AWS_ACCESS_KEY_ID"] = EMBEDDED_CREDENTIALS["aws_access_key_id"]
-    os.environ["AWS_SECRET_ACCESS_KEY"] = EMBEDDED_CREDENTIALS["aws_secret_access_key"]
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

@@ -36,6 +36,7 @@ def write_job_config(root: Path, *, audit_feature_writes: bool = True) -> Path:
     raw["quality"]["results_path"] = str(root / "quality")
     raw["monitoring"]["profiles_table"] = str(root / "monitoring" / "profiles")
     raw["monitoring"]["checks_table"] = str(root / "monitoring" / "checks")
+    raw["monitoring"]["served_log"] = str(root / "monitoring" / "served_features")
     raw["quality"]["audit_feature_writes"] = audit_feature_writes
     path = root / "job_config.yaml"
     path.write_text(yaml.safe_dump(raw))

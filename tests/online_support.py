@@ -64,6 +64,10 @@ class OnlineRepo:
     def registry(self) -> Path:
         return self.root / "data" / "feast" / "registry.db"
 
+    @property
+    def served_log(self) -> Path:
+        return self.root / "data" / "monitoring" / "served_features"
+
     def table_path(self, view: str) -> str:
         return str(self.root / "data" / "features" / view)
 
@@ -79,6 +83,7 @@ class OnlineRepo:
             f"tables.merchant_features={self.table_path('merchant_risk_features')}",
             f"monitoring.profiles_table={self.root / 'data' / 'monitoring' / 'profiles'}",
             f"monitoring.checks_table={self.root / 'data' / 'monitoring' / 'checks'}",
+            f"monitoring.served_log={self.served_log}",
         ]
 
     def cli_overrides(self, endpoint: str) -> list[str]:

@@ -1,8 +1,8 @@
-"""End to end: `python -m jobs monitor freshness|drift|skew` on tiny Delta tables, a real Feast registry
+"""End to end: `python -m jobs monitor freshness|drift` on tiny Delta tables, a real Feast registry
 and dynalite, and the guide's scripts (feature_freshness.py, skew_detection.calculate_psi).
 
-Oracles: dates and hours computed here, PSI with numpy's histogram, the served values from the rows
-written (tests/online_support.oracle), the mismatch from the one value changed after materializing.
+Oracles: dates and hours computed here, PSI with numpy's histogram. `monitor skew` (served values
+against the point-in-time join) is tested in tests/test_monitor_skew_served.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from online_support import make_repo, merchant_row, oracle, user_row
+from online_support import make_repo, merchant_row, user_row
 
 from jobs.materialize_job import main as materialize_main
 from jobs.monitor_job import main
@@ -112,52 +112,6 @@ def test_freshness_before_and_after_materializing(online, capsys):
         f"OK: merchant_risk_features last materialized at {end}",
         f"OK: user_transaction_features last materialized at {end}",
     ]
-
-
-def test_skew_zero_then_exactly_the_changed_value(spark, online, capsys):
-    repo, url = online
-    as_of = NOW.replace(tzinfo=dt.UTC)
-    # Materialized by the freshness test when run first; materialize again so this test stands alone.
-    code = materialize_main(
-        ["--start", (as_of - dt.timedelta(days=30)).isoformat(), "--end", as_of.isoformat(), *repo.cli_overrides(url)],
-        command="materialize",
-    )
-    capsys.readouterr()
-    assert code == 0
-    served_users = oracle(USERS, "user_transaction_features", start=NOW - dt.timedelta(days=30), end=NOW)
-
-    code, result, _ = _run(["skew", "--as-of", as_of.isoformat()], repo, url, capsys)
-    assert code == 0, result
-    assert result["mismatches"] == 0
-    assert result["views"]["user_transaction_features"]["sampled"] == len(served_users) == 3
-    assert result["views"]["merchant_risk_features"]["sampled"] == 2
-
-    # The offline row changes after materializing: the online store now serves a stale value.
-    changed = [r if r[0] != "user_001" or r[1] != ago(1) else (*r[:4], 13.5, *r[5:]) for r in USERS]
-    repo.write(spark, "user_transaction_features", changed)
-    try:
-        code, result, out = _run(["skew", "--as-of", as_of.isoformat()], repo, url, capsys)
-    finally:
-        repo.write(spark, "user_transaction_features", USERS)
-    assert code == 1, result
-    users = result["views"]["user_transaction_features"]
-    assert users["mismatches"] == {
-        "transaction_count_7d": 0,
-        "transaction_amount_avg_7d": 1,
-        "transaction_amount_max_7d": 0,
-        "unique_merchants_7d": 0,
-        "avg_time_between_transactions": 0,
-    }
-    assert users["examples"] == [
-        {
-            "key": {"user_id": "user_001"},
-            "features": {"transaction_amount_avg_7d": {"offline": 13.5, "online": 12.25}},
-        }
-    ]
-    assert result["views"]["merchant_risk_features"]["mismatches"] == dict.fromkeys(
-        ["chargeback_rate_30d", "avg_transaction_amount", "total_transactions_30d", "risk_score"], 0
-    )
-    assert "MISMATCH: user_transaction_features:transaction_amount_avg_7d 1/3 sampled entities differ" in out
 
 
 def _drift_rows(shift: float) -> list[tuple]:

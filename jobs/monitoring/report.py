@@ -3,9 +3,10 @@
 Per feature table: freshness (newest snapshot against now; online against offline from the newest
 `monitor freshness` verdict), row counts per day, null rate and mean of every feature over time, the
 newest day's histogram against its reference, PSI and KS per day with the alert thresholds drawn, the
-newest `monitor skew` verdict, and links to the Great Expectations Data Docs. Plots are matplotlib
-SVG written into the page: no script, no server, nothing fetched, so it opens on a locked-down cluster
-or from a CI artifact. Everything drawn is an aggregate already on the driver (days x features rows).
+newest `monitor skew` verdict (served values against the point-in-time join), and links to the Great
+Expectations Data Docs. Plots are matplotlib SVG written into the page: no script, no server, nothing
+fetched, so it opens on a locked-down cluster or from a CI artifact. Everything drawn is an aggregate
+already on the driver (days x features rows).
 """
 
 from __future__ import annotations
@@ -202,20 +203,7 @@ def checks_section(checks: Mapping[str, Mapping[str, Any]]) -> str:
     else:
         parts.append("<p>No <code>monitor freshness</code> run recorded.</p>")
     skew = checks.get("skew")
-    if skew:
-        rows = "".join(
-            f"<tr><td>{html.escape(view)}:{html.escape(feature)}</td><td>{count}/{v.get('sampled')}</td></tr>"
-            for view, v in sorted((skew.get("views") or {}).items())
-            for feature, count in sorted((v.get("mismatches") or {}).items())
-        )
-        verdict = "alert" if skew.get("mismatches") else "ok"
-        parts.append(
-            f"<h3>Training-serving skew (checked {html.escape(str(skew.get('checked_at')))})</h3>"
-            f'<p class="{verdict}">{skew.get("mismatches", 0)} mismatching values</p>'
-            f"<table><tr><th>feature</th><th>differing / sampled</th></tr>{rows}</table>"
-        )
-    else:
-        parts.append("<p>No <code>monitor skew</code> run recorded.</p>")
+    parts.append(skew_summary(skew) if skew else "<p>No <code>monitor skew</code> run recorded.</p>")
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -233,3 +221,45 @@ def render_page(*, title: str, generated_at: dt.datetime, body: Sequence[str]) -
         f"<h1>{html.escape(title)}</h1><p>Generated {generated_at:%Y-%m-%d %H:%M:%S} UTC from the stored profiles "
         "and monitor checks.</p>" + "\n".join(body) + "</body></html>"
     )
+
+
+def skew_summary(skew: Mapping[str, Any]) -> str:
+    """The newest `monitor skew` verdict: per feature and request day the served rows, how many differ
+    from the point-in-time join (skew) and how many only by the TTL, the alerts and the first examples."""
+    rows = "".join(
+        f"<tr><td>{html.escape(c['view'])}.{html.escape(c['feature'])}</td><td>{html.escape(c['day'])}</td>"
+        f'<td>{c["rows"]}</td><td class="{"alert" if c.get("alert") else "ok"}">{c["skew"]} '
+        f"({c['skew_rate']:.2%})</td><td>{c['ttl']}</td></tr>"
+        for c in skew.get("features") or []
+    )
+    examples = "".join(
+        f"<tr><td>{html.escape(str(e['requested_at']))}</td><td>{html.escape(_key_text(e['key']))}</td>"
+        f"<td>{html.escape(e['view'])}.{html.escape(e['feature'])}</td><td>{html.escape(e['kind'])}</td>"
+        f"<td>{html.escape(str(e['served']))}</td><td>{html.escape(str(e['offline']))}</td></tr>"
+        for e in skew.get("examples") or []
+    )
+    alerts = skew.get("alerts") or []
+    verdict = (
+        '<ul class="alert">' + "".join(f"<li>ALERT: {html.escape(a)}</li>" for a in alerts) + "</ul>"
+        if alerts
+        else f'<p class="ok">No skew alert: {skew.get("mismatches", 0)} differing served values.</p>'
+    )
+    return (
+        f"<h3>Training-serving skew on served requests (checked {html.escape(str(skew.get('checked_at')))})</h3>"
+        f"<p>{skew.get('requests', 0)} requests of {html.escape(str(skew.get('feature_service')))} logged "
+        f"{html.escape(str(skew.get('start')))}..{html.escape(str(skew.get('end')))}, compared with the "
+        f"point-in-time join at request time (tolerance {skew.get('tolerance')}); "
+        f"{skew.get('ttl_differences', 0)} served values older than their view's TTL.</p>{verdict}"
+        "<table><tr><th>feature</th><th>request day</th><th>served</th><th>skew</th><th>TTL only</th></tr>"
+        f"{rows}</table>"
+        + (
+            "<table><tr><th>requested at</th><th>entity</th><th>feature</th><th>kind</th><th>served</th>"
+            f"<th>point-in-time</th></tr>{examples}</table>"
+            if examples
+            else ""
+        )
+    )
+
+
+def _key_text(key: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in key.items())

@@ -1,117 +1,120 @@
-"""Training-serving skew: the offline point-in-time row of sampled entities against the online store.
+"""Training-serving skew on what was served (Chronon's consistency check).
 
-For a feature view and an instant T, the offline value of an entity is the row the materializer
-would write for a window ending at T: greatest event_timestamp <= T and >= T - TTL, ties by the
-greatest created_timestamp (jobs.online_store.select, reused here). The sample is chosen in Spark:
-the `n` entities with the smallest `xxhash64` of their join keys among those with such a row, so
-the same entities are checked run after run. Only the sample's keys go to the driver (for Feast's
-`get_online_features`); the served values come back as a small DataFrame and are compared with the
-offline rows in Spark: integers exactly, floats within a relative tolerance, null against a value
-as a mismatch.
+The feature service logs every request it serves (jobs.online_store.serving, Feast's feature
+logging): join keys, request time and, per feature, the value served, the event time of the online
+item it came from and Feast's status. Those logged rows become entity rows of the project's
+point-in-time join (jobs.offline_store.pit_join) with the request time as `event_timestamp`, so each
+served value meets the value a training set built for the same instant would hold. Per feature:
+
+- `match`: equal (integers and strings exactly, floats within a relative tolerance; null = null);
+- `ttl`: the offline side is null because the served item is older than the view's TTL at request
+  time (`served event time < request time - TTL`): Feast serves online items whatever their age, the
+  join does not, so this is a TTL difference, reported apart from skew;
+- `skew`: any other difference (a materialization that fell behind, a value computed differently
+  online, a value served that the offline store never had, a missing item).
+
+The transformations below are pure; `monitor skew` (jobs.monitor_job) reads the log, runs the join
+and collects only the per-day counts and the first examples.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from jobs.online_store.select import filter_point_in_time_window, select_latest_per_entity
+# Feast's system columns of a feature log (feast.feature_logging).
+REQUEST_TIME = "__log_timestamp"
+REQUEST_DAY = "__log_date"
+REQUEST_ID = "__request_id"
+ENTITY_TIMESTAMP = "event_timestamp"
+SERVED_PREFIX = "_served_"
+SERVED_AT_PREFIX = "_served_at_"
+KIND_PREFIX = "_kind_"
+ROWS = "_rows"
+MATCH, TTL, SKEW = "match", "ttl", "skew"
+MICROS = 1_000_000
 
-SAMPLE_HASH = "_sample_hash"
-ONLINE_PREFIX = "_online_"
-MISMATCH_PREFIX = "_mismatch_"
-EXACT_TYPES = {"INT32", "INT64", "BOOL", "STRING", "BYTES", "UNIX_TIMESTAMP"}
+
+@dataclasses.dataclass(frozen=True)
+class ServedFeature:
+    """One feature of the service: its view (as the projection names it), exactness and the view's TTL."""
+
+    view: str
+    feature: str
+    exact: bool
+    ttl_seconds: int
+
+    @property
+    def column(self) -> str:
+        """Feast's name for it in the log and in a full-feature-names training set: `<view>__<feature>`."""
+        return f"{self.view}__{self.feature}"
 
 
-def select_offline_latest(
-    rows: DataFrame,
-    *,
-    join_keys: Sequence[str],
-    timestamp_field: str,
-    created_timestamp_column: str | None,
-    as_of: dt.datetime,
-    ttl_seconds: int,
-    partitions: int,
+def select_request_rows(
+    log: DataFrame, *, join_keys: Sequence[str], features: Sequence[ServedFeature], start: dt.date, end: dt.date
 ) -> DataFrame:
-    """Per entity, the row served for `as_of` (the materializer's rule for a window ending at `as_of`)."""
-    return rows.transform(
-        filter_point_in_time_window, timestamp_field=timestamp_field, as_of=as_of, ttl_seconds=ttl_seconds
-    ).transform(
-        select_latest_per_entity,
-        join_keys=list(join_keys),
-        timestamp_field=timestamp_field,
-        created_timestamp_column=created_timestamp_column,
-        partitions=partitions,
+    """The logged requests of days [start, end] as entity rows: keys, request time as `event_timestamp`,
+    and the served value and item time of every feature under prefixed names."""
+    served = [F.col(f.column).alias(f"{SERVED_PREFIX}{f.column}") for f in features]
+    served_at = [F.col(f"{f.column}__timestamp").alias(f"{SERVED_AT_PREFIX}{f.column}") for f in features]
+    return log.filter(F.col(REQUEST_DAY).between(F.lit(start), F.lit(end))).select(
+        *join_keys, REQUEST_ID, REQUEST_DAY, F.col(REQUEST_TIME).alias(ENTITY_TIMESTAMP), *served, *served_at
     )
 
 
-def select_sample(latest: DataFrame, *, join_keys: Sequence[str], features: Sequence[str], size: int) -> DataFrame:
-    """The `size` entities with the smallest hash of their keys (ties by the keys): deterministic."""
-    return (
-        latest.withColumn(SAMPLE_HASH, F.xxhash64(*join_keys))
-        .orderBy(SAMPLE_HASH, *join_keys)
-        .limit(size)
-        .select(*join_keys, *features)
-    )
-
-
-def online_schema(join_keys: Sequence[str], features: Sequence[tuple[str, str]]) -> T.StructType:
-    """Keys as strings, served features as long (exact types) or double, prefixed `_online_`."""
-    fields = [T.StructField(k, T.StringType()) for k in join_keys]
-    for name, value_type in features:
-        data_type: T.DataType = T.DoubleType()
-        if value_type in {"INT32", "INT64"}:
-            data_type = T.LongType()
-        elif value_type == "BOOL":
-            data_type = T.BooleanType()
-        fields.append(T.StructField(f"{ONLINE_PREFIX}{name}", data_type))
-    return T.StructType(fields)
-
-
-def is_mismatch(offline: Column, online: Column, *, exact: bool, tolerance: float) -> Column:
+def is_mismatch(offline: Column, served: Column, *, exact: bool, tolerance: float) -> Column:
     """Null against a value, or different values (floats: |a - b| > tolerance * max(|a|, |b|))."""
     if exact:
-        return ~offline.eqNullSafe(online)
-    both_present = offline.isNotNull() & online.isNotNull()
-    differ = F.abs(offline - online) > F.lit(tolerance) * F.greatest(F.abs(offline), F.abs(online))
-    return F.when(both_present, differ).otherwise(offline.isNull() != online.isNull())
+        return ~offline.eqNullSafe(served)
+    both_present = offline.isNotNull() & served.isNotNull()
+    differ = F.abs(offline - served) > F.lit(tolerance) * F.greatest(F.abs(offline), F.abs(served))
+    return F.when(both_present, differ).otherwise(offline.isNull() != served.isNull())
 
 
-def with_mismatch_flags(joined: DataFrame, *, features: Sequence[tuple[str, str]], tolerance: float) -> DataFrame:
-    for name, value_type in features:
-        offline = F.col(name).cast("double") if value_type not in EXACT_TYPES else F.col(name)
-        online = F.col(f"{ONLINE_PREFIX}{name}")
-        flag = is_mismatch(offline, online, exact=value_type in EXACT_TYPES, tolerance=tolerance)
-        joined = joined.withColumn(f"{MISMATCH_PREFIX}{name}", flag)
-    return joined
+def is_past_ttl(served_at: Column, requested_at: Column, *, ttl_seconds: int) -> Column:
+    """The served item is older than the TTL at request time (the join's window is [t - ttl, t])."""
+    if not ttl_seconds:
+        return F.lit(False)
+    return F.unix_micros(served_at) < F.unix_micros(requested_at) - F.lit(ttl_seconds * MICROS)
 
 
-def build_comparison(
-    sample: DataFrame,
-    served: DataFrame,
-    *,
-    join_keys: Sequence[str],
-    features: Sequence[tuple[str, str]],
-    tolerance: float,
-) -> DataFrame:
-    """The sample joined with what was served, one `_mismatch_<feature>` flag per feature."""
-    return sample.join(served, on=list(join_keys), how="left").transform(
-        with_mismatch_flags, features=features, tolerance=tolerance
+def skew_kind(feature: ServedFeature, *, tolerance: float) -> Column:
+    offline, served = F.col(feature.column), F.col(f"{SERVED_PREFIX}{feature.column}")
+    if not feature.exact:
+        offline, served = offline.cast("double"), served.cast("double")
+    differs = is_mismatch(offline, served, exact=feature.exact, tolerance=tolerance)
+    served_at = F.col(f"{SERVED_AT_PREFIX}{feature.column}")
+    ttl_only = (
+        offline.isNull()
+        & served.isNotNull()
+        & is_past_ttl(served_at, F.col(ENTITY_TIMESTAMP), ttl_seconds=feature.ttl_seconds)
     )
+    return F.when(~differs, F.lit(MATCH)).when(ttl_only, F.lit(TTL)).otherwise(F.lit(SKEW))
 
 
-def mismatch_aggregations(features: Sequence[str]) -> list[Column]:
-    return [F.count(F.lit(1)).alias("_sampled")] + [
-        F.count_if(F.col(f"{MISMATCH_PREFIX}{name}")).alias(name) for name in features
-    ]
+def with_skew_kinds(joined: DataFrame, *, features: Sequence[ServedFeature], tolerance: float) -> DataFrame:
+    """One `_kind_<view>__<feature>` column per feature: match, ttl or skew."""
+    return joined.withColumns({f"{KIND_PREFIX}{f.column}": skew_kind(f, tolerance=tolerance) for f in features})
 
 
-def filter_any_mismatch(compared: DataFrame, *, features: Sequence[str]) -> DataFrame:
-    has_mismatch = F.lit(False)
-    for name in features:
-        has_mismatch = has_mismatch | F.col(f"{MISMATCH_PREFIX}{name}")
-    return compared.filter(has_mismatch)
+def kind_counts(compared: DataFrame, *, features: Sequence[ServedFeature]) -> DataFrame:
+    """Per request day: rows, and per feature the rows of kind skew and of kind ttl."""
+    counts = [F.count(F.lit(1)).alias(ROWS)]
+    for f in features:
+        kind = F.col(f"{KIND_PREFIX}{f.column}")
+        counts += [
+            F.count_if(kind == SKEW).alias(f"{SKEW}:{f.column}"),
+            F.count_if(kind == TTL).alias(f"{TTL}:{f.column}"),
+        ]
+    return compared.groupBy(REQUEST_DAY).agg(*counts)
+
+
+def filter_any_difference(compared: DataFrame, *, features: Sequence[ServedFeature]) -> DataFrame:
+    has_difference = F.lit(False)
+    for f in features:
+        has_difference = has_difference | (F.col(f"{KIND_PREFIX}{f.column}") != MATCH)
+    return compared.filter(has_difference)

@@ -8,7 +8,9 @@ Configured in feature_store.yaml as
       time_bucket_days: 30       # hot-key time buckets; 0 turns them off
       hot_key_rows: 1000000      # keys with this many rows get buckets; 0: every key
 
-Everything else (materialization pulls, writes, monitoring) is Feast's SparkOfflineStore. The
+`write_logged_features` (Feast's feature logging, which SparkOfflineStore lacks) appends Parquet
+files under the service's FileLoggingDestination (jobs.offline_store.feature_logs). Everything else
+(materialization pulls, writes, monitoring) is Feast's SparkOfflineStore. The
 session is the active one if there is one (Databricks, a job, spark-submit), otherwise one built
 from conf/<jobs_env>.yaml through jobs.session, so Delta works; the config's `spark_conf` is filled
 from the same settings so that Feast's own source validation in `feast apply` gets a Delta-capable
@@ -26,11 +28,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 import pyarrow
 from feast import FeatureView, OnDemandFeatureView
+from feast.feature_logging import LoggingConfig, LoggingSource
 from feast.infra.offline_stores.contrib.spark_offline_store.spark import (
     SparkOfflineStore,
     SparkOfflineStoreConfig,
@@ -45,6 +49,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from jobs.errors import BadInputError
+from jobs.offline_store import feature_logs
 from jobs.offline_store.pit_join import DEFAULT_HOT_KEY_ROWS, build_point_in_time_join
 from jobs.offline_store.requests import (
     DEFAULT_TIMESTAMP_COLUMN,
@@ -149,6 +154,17 @@ class FraudSparkOfflineStore(SparkOfflineStore):
             config=config,
             on_demand_feature_views=OnDemandFeatureView.get_requested_odfvs(feature_refs, project, registry),
         )
+
+    @staticmethod
+    def write_logged_features(
+        config: RepoConfig,
+        data: pyarrow.Table | Path,
+        source: LoggingSource,
+        logging_config: LoggingConfig,
+        registry: BaseRegistry,
+    ) -> None:
+        # SparkOfflineStore has no feature logging: Parquet files, without Spark (jobs.offline_store.feature_logs)
+        feature_logs.write_logged_features(config, data, source, logging_config, registry)
 
 
 class FraudRetrievalJob(SparkRetrievalJob):

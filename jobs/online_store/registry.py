@@ -26,6 +26,7 @@ from jobs.errors import BadInputError, ConfigError
 
 FEATURE_STORE_YAML = "feature_store.yaml"
 TABLES_FOLDER_VARIABLE = "FRAUD_FEATURE_TABLES"  # read by feature_defs/sources.py: a folder or a schema
+SERVED_LOG_VARIABLE = "FRAUD_SERVED_FEATURES_LOG"  # read by feature_defs/services.py: the logging destination
 log = logging.getLogger("jobs.online_store")
 
 
@@ -133,7 +134,8 @@ def feature_tables_folder(config: Config) -> str:
 
 def apply_repo(config: Config, endpoint_url: str | None) -> None:
     """`feast apply` of feature_defs into the configured registry (creates the DynamoDB tables too),
-    with the views' sources on the configured feature tables (`FRAUD_FEATURE_TABLES`)."""
+    with the views' sources on the configured feature tables (`FRAUD_FEATURE_TABLES`) and the feature
+    service logging to `monitoring.served_log` (`FRAUD_SERVED_FEATURES_LOG`)."""
     from feast.repo_operations import apply_total
 
     from jobs.online_store.embedded import EMBEDDED_CREDENTIALS
@@ -146,8 +148,10 @@ def apply_repo(config: Config, endpoint_url: str | None) -> None:
     cwd = os.getcwd()
     tables_folder = feature_tables_folder(config)
     saved = {
-        name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", TABLES_FOLDER_VARIABLE)
+        name: os.environ.get(name)
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", TABLES_FOLDER_VARIABLE, SERVED_LOG_VARIABLE)
     }
+    os.environ[SERVED_LOG_VARIABLE] = config.monitoring.served_log
     os.environ[TABLES_FOLDER_VARIABLE] = (
         tables_folder if "://" in tables_folder or is_table_name(tables_folder) else os.path.abspath(tables_folder)
     )
