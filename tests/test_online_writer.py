@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from online_support import FaultProxy, day, make_repo, user_row
 from pyspark.sql import types as T
 
-from jobs.errors import InfrastructureError
+from jobs.errors import BadInputError, InfrastructureError
 from jobs.materialize_job import main
 from jobs.online_store.capacity import plan_writes
 from jobs.online_store.embedded import embedded_dynamodb, free_port
@@ -133,6 +133,13 @@ def test_5xx_and_dropped_connections_are_retried_by_botocore(dynamo, fault):
     assert failed > 0 and proxy.batch_requests == 4 + failed
     assert sorted(proxy.accepted) == sorted(keys)
     assert (counts.items, counts.retries, counts.requests, counts.throttles) == (100, failed, 4 + failed, 0)
+
+
+def test_a_null_join_key_fails_the_task_as_bad_input(spark, dynamo):
+    frame = spark.createDataFrame([("u1", day(2), 1, 1.0), (None, day(2), 2, 2.0)], SCHEMA).coalesce(1)
+    items = frame.transform(select_item_columns, layout=LAYOUT)
+    with pytest.raises(BadInputError, match="feature view faults: join key user_id is null"):
+        write_online_items(items, layout=LAYOUT, settings=_settings(dynamo, "faults.never_written"))
 
 
 def test_duplicate_keys_never_share_a_batch_and_the_newer_wins():
