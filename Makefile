@@ -53,11 +53,11 @@ dq: setup
 		--start-date 2026-01-01
 	$(PY) -m jobs features $(DQ_SET) $(DQ_DAYS)
 	$(PY) -m jobs validate $(DQ_SET) $(DQ_DAYS) \
-		--table raw_transactions,raw_chargebacks,user_transaction_features,merchant_risk_features
+		--tables raw_transactions,raw_chargebacks,user_transaction_features,merchant_risk_features
 	$(PY) -m jobs apply $(DQ_SET)
 	$(PY) -m jobs training-set $(DQ_SET) --entities $(DQ_DIR)/raw/labels --feature-service fraud_detection_v2 \
 		--output $(DQ_DIR)/training_sets/fraud_detection_v2
-	$(PY) -m jobs validate $(DQ_SET) --table training_sets --path $(DQ_DIR)/training_sets/fraud_detection_v2 \
+	$(PY) -m jobs validate $(DQ_SET) --tables training_sets --path $(DQ_DIR)/training_sets/fraud_detection_v2 \
 		--entities $(DQ_DIR)/raw/labels
 	@echo "data quality: every table passed; Data Docs: $(abspath $(DQ_DIR))/quality/data_docs/index.html"
 

@@ -51,7 +51,11 @@ def command_parser(command: str, description: str) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--env", help="environment whose conf/<env>.yaml to load (default: local)")
+    where.add_argument(
+        "--env",
+        metavar="NAME",
+        help="environment whose conf/<env>.yaml to load: local, emr, databricks (default: local)",
+    )
     where.add_argument("--config", metavar="FILE", help="explicit configuration file")
     parser.add_argument(
         "--set",
@@ -62,6 +66,33 @@ def command_parser(command: str, description: str) -> argparse.ArgumentParser:
         help="override one setting, e.g. --set features.late_arrival_lookback_days=5 (repeatable)",
     )
     return parser
+
+
+# What date and instant options show in --help.
+DATE = "YYYY-MM-DD"
+INSTANT = "YYYY-MM-DDTHH:MM:SSZ"
+INSTANT_HELP = "ISO-8601 instant with its zone (Z or +HH:MM; none means UTC)"
+
+
+class _DeprecatedAlias(argparse.Action):
+    def __init__(self, option_strings: list[str], dest: str, *, replacement: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.replacement = replacement
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        log.warning("%s is deprecated, use %s (same value)", option_string, self.replacement)
+        setattr(namespace, self.dest, values)
+
+
+def add_option_with_alias(
+    parser: argparse.ArgumentParser, option: str, alias: str, *, dest: str, required: bool = False, **kwargs: Any
+) -> None:
+    """`option`, plus `alias`: its older spelling, still accepted because deployed schedulers may pass it,
+    hidden from --help and logged as deprecated when used."""
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument(option, dest=dest, **kwargs)
+    hidden = {k: v for k, v in kwargs.items() if k not in {"help", "metavar"}}
+    group.add_argument(alias, dest=dest, action=_DeprecatedAlias, replacement=option, help=argparse.SUPPRESS, **hidden)
 
 
 def parse_date(text: str) -> dt.date:
@@ -76,7 +107,7 @@ def parse_timestamp(text: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not a timestamp (YYYY-MM-DDTHH:MM:SS): {text!r}") from err
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 instant ({INSTANT}): {text!r}") from err
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 

@@ -1,8 +1,10 @@
 """Configuration: one YAML file per environment in conf/, loaded once into frozen dataclasses.
 
 Every key is required (no silent defaults), unknown keys are rejected, and every error names the
-dotted key, so a bad setting fails before Spark starts. `--set dotted.key=value` overrides any
-setting; the value is parsed as a YAML scalar (`--set features.user_window_days=7`).
+dotted key, so a bad setting fails before Spark starts: the sections are pydantic dataclasses, which
+check types and keys. `--set dotted.key=value` overrides any setting; the value is parsed as a YAML
+scalar and then checked by the same model (`--set features.late_arrival_lookback_days=5`). Window
+lengths must agree with the feature names and Feast TTLs (jobs.feature_windows).
 
 `--env NAME` loads the conf/ of the checkout or of the installed wheel (jobs.resources), `--config`
 a file or URI (jobs.config_source). Relative paths resolve as jobs.resources says. `FRAUD_SHIP_JARS=0`
@@ -14,16 +16,28 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import types
-import typing
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import yaml
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.dataclasses import dataclass
 
 from jobs import resources
 from jobs.config_source import read_config_text
 from jobs.errors import ConfigError
+from jobs.feature_windows import check_windows
 
 # The folder holding conf/ and feature_defs/ (the checkout, or the wheel's packaged copy).
 REPO_ROOT = resources.project_files()
@@ -31,34 +45,77 @@ CONF_DIR = resources.conf_dir()
 SHIP_JARS_VARIABLE = "FRAUD_SHIP_JARS"
 
 
-@dataclasses.dataclass(frozen=True)
+def is_table_name(value: str) -> bool:
+    """A `tables.*` setting without a slash is a catalog table name (`catalog.schema.table`); with one,
+    a path or URI."""
+    return "/" not in value
+
+
+def _is_absolute(value: str) -> bool:
+    return "://" in value or value.startswith("/") or value.startswith("dbfs:")
+
+
+def _data_path(value: str) -> str:
+    """Keys holding filesystem locations; relative ones are resolved when loaded (jobs.resources), so a
+    job from a checkout behaves the same whatever directory it is started from."""
+    return value if _is_absolute(value) else str(resources.base_dir() / value)
+
+
+def _project_path(value: str) -> str:
+    """A folder of the project itself (feature_defs), not data."""
+    return value if _is_absolute(value) else str(resources.project_files() / value)
+
+
+def _table(value: str) -> str:
+    """A Delta table: a catalog name (no slash) as given, or a path."""
+    return value if is_table_name(value) else _data_path(value)
+
+
+# Types are strict (a number is not read from "7", a bool not from "yes"), whole numbers are accepted
+# for floats, and text settings must not be empty.
+Int = StrictInt
+Float = StrictFloat
+Bool = StrictBool
+Text = Annotated[StrictStr, Field(min_length=1)]
+DataPath = Annotated[Text, AfterValidator(_data_path)]
+ProjectPath = Annotated[Text, AfterValidator(_project_path)]
+Table = Annotated[Text, AfterValidator(_table)]
+# Spark's settings are text whatever YAML made of them (`spark.sql.shuffle.partitions: 8`).
+SparkValue = Annotated[str, BeforeValidator(str)]
+
+# Every key is required and unknown keys are rejected (extra="forbid"); `dataclasses.replace` works on
+# these and validates again.
+_SECTION = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, config=_SECTION)
 class SparkConfig:
-    master: str | None
-    app_name: str
-    jars_dir: str | None
-    conf: dict[str, str]
+    master: Text | None
+    app_name: Text
+    jars_dir: DataPath | None
+    conf: dict[str, SparkValue]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class TablesConfig:
-    raw_transactions: str
-    raw_chargebacks: str
-    labels: str
-    quarantine: str
-    user_features: str
-    merchant_features: str
-    staging: str
-    training_sets: str
+    raw_transactions: Table
+    raw_chargebacks: Table
+    labels: Table
+    quarantine: Table
+    user_features: Table
+    merchant_features: Table
+    staging: Table
+    training_sets: Table
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class FeaturesConfig:
-    user_window_days: int
-    merchant_window_days: int
-    late_arrival_lookback_days: int
+    user_window_days: Int
+    merchant_window_days: Int
+    late_arrival_lookback_days: Int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class InputsConfig:
     """When a raw landing day counts as complete (the `features` job's readiness check).
 
@@ -68,64 +125,64 @@ class InputsConfig:
     `min_rows_run_date`: the fewest transactions that last landing day may hold (1: any).
     """
 
-    completion_marker: str | None
-    min_rows_run_date: int
+    completion_marker: Text | None
+    min_rows_run_date: Int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class FeastConfig:
-    repo_path: str
-    registry: str
-    project: str
+    repo_path: ProjectPath
+    registry: DataPath
+    project: Text
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class OnlineStoreConfig:
-    endpoint: str
-    region: str
-    table_name_template: str
-    write_rate_cap: int
-    max_in_flight_per_partition: int
-    ttl_attribute_enabled: bool
-    retry_max_seconds: float
+    endpoint: Text
+    region: Text
+    table_name_template: Text
+    write_rate_cap: Int
+    max_in_flight_per_partition: Int
+    ttl_attribute_enabled: Bool
+    retry_max_seconds: Float
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class QualityConfig:
-    results_path: str
-    freshness_max_lag_days: int
-    row_count_min_ratio: float
-    row_count_max_ratio: float
-    row_count_band_min_rows: int
-    max_null_rate: float
-    max_invalid_rate: float
-    audit_feature_writes: bool
-    audit_training_sets: bool
+    results_path: DataPath
+    freshness_max_lag_days: Int
+    row_count_min_ratio: Float
+    row_count_max_ratio: Float
+    row_count_band_min_rows: Int
+    max_null_rate: Float
+    max_invalid_rate: Float
+    audit_feature_writes: Bool
+    audit_training_sets: Bool
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class MonitoringConfig:
     """Thresholds of `python -m jobs monitor` (drift: the guide's check_drift_alerts, PSI and KS)."""
 
-    mean_change: float
-    null_rate_change: float
-    max_multiplier: float
-    psi: float
-    ks_p_value: float
-    histogram_bins: int
-    freshness_max_staleness_hours: float
-    skew_tolerance: float
-    skew_max_mismatch_rate: float
-    skew_feature_service: str
-    served_log: str
-    profiles_table: str
-    checks_table: str
-    reference_days: int
+    mean_change: Float
+    null_rate_change: Float
+    max_multiplier: Float
+    psi: Float
+    ks_p_value: Float
+    histogram_bins: Int
+    freshness_max_staleness_hours: Float
+    skew_tolerance: Float
+    skew_max_mismatch_rate: Float
+    skew_feature_service: Text
+    served_log: DataPath
+    profiles_table: Table
+    checks_table: Table
+    reference_days: Int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True, config=_SECTION)
 class Config:
-    env: str
+    env: Text
     spark: SparkConfig
     tables: TablesConfig
     features: FeaturesConfig
@@ -136,13 +193,7 @@ class Config:
     monitoring: MonitoringConfig
 
 
-# Keys holding filesystem locations; relative ones are resolved when loaded (jobs.resources), so a
-# job from a checkout behaves the same whatever directory it is started from.
-_PATH_KEYS = {"spark.jars_dir", "feast.repo_path", "feast.registry", "quality.results_path", "monitoring.served_log"}
-_PATH_SECTIONS = {"tables"}
-# Settings outside `tables` that name a Delta table (a path, or a catalog name like tables.*).
-_TABLE_KEYS = {"monitoring.profiles_table", "monitoring.checks_table"}
-_PROJECT_PATH_KEYS = {"feast.repo_path"}  # folders of the project itself, not data
+_CONFIG = TypeAdapter(Config)
 
 
 def load_config(*, env: str | None = None, config_file: str | None = None, overrides: Sequence[str] = ()) -> Config:
@@ -167,7 +218,22 @@ def load_config(*, env: str | None = None, config_file: str | None = None, overr
         _apply_override(raw, override)
     if os.environ.get(SHIP_JARS_VARIABLE) == "0" and isinstance(raw.get("spark"), dict):
         raw["spark"]["jars_dir"] = None
-    return _build(Config, raw, prefix="")
+    config = _validate(raw)
+    check_windows(dataclasses.asdict(config.features), config.feast.repo_path)
+    return config
+
+
+def _validate(raw: dict[str, Any]) -> Config:
+    try:
+        return _CONFIG.validate_python(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        if first["type"] == "missing":
+            raise ConfigError(f"missing setting {key}") from None
+        if first["type"] in {"unexpected_keyword_argument", "extra_forbidden"}:
+            raise ConfigError(f"unknown setting {key}") from None
+        raise ConfigError(f"setting {key}: {first['msg']}, got {first['input']!r}") from None
 
 
 def _apply_override(raw: dict[str, Any], override: str) -> None:
@@ -188,76 +254,3 @@ def _apply_override(raw: dict[str, Any], override: str) -> None:
     if leaf not in node:
         raise ConfigError(f"--set {key}: unknown setting {key}")
     node[leaf] = yaml.safe_load(value) if value else None
-
-
-def _build(cls: type, data: Any, *, prefix: str) -> Any:
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{prefix or 'configuration'} must be a mapping")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"unknown setting {_join(prefix, unknown[0])}")
-    values = {}
-    for name in names:
-        key = _join(prefix, name)
-        if name not in data:
-            raise ConfigError(f"missing setting {key}")
-        values[name] = _coerce(hints[name], data[name], key=key)
-    return cls(**values)
-
-
-def _coerce(hint: Any, value: Any, *, key: str) -> Any:
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _build(hint, value, prefix=key)
-    origin = typing.get_origin(hint)
-    if origin in (types.UnionType, typing.Union):
-        options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        (inner,) = [o for o in options if o is not type(None)]
-        return _coerce(inner, value, key=key)
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"setting {key} must be a mapping")
-        return {str(k): str(v) for k, v in value.items()}
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"setting {key} must be true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"setting {key} must be a whole number, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"setting {key} must be a number, got {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"setting {key} must be a non-empty string, got {value!r}")
-        if (key.startswith("tables.") or key in _TABLE_KEYS) and is_table_name(value):
-            return value
-        return _resolve_path(value, key=key) if _is_path_key(key) else value
-    raise ConfigError(f"setting {key} has an unsupported type {hint!r}")
-
-
-def is_table_name(value: str) -> bool:
-    """A `tables.*` setting without a slash is a catalog table name (`catalog.schema.table`); with one,
-    a path or URI."""
-    return "/" not in value
-
-
-def _is_path_key(key: str) -> bool:
-    return key in _PATH_KEYS or key in _TABLE_KEYS or key.split(".")[0] in _PATH_SECTIONS
-
-
-def _resolve_path(value: str, *, key: str) -> str:
-    if "://" in value or value.startswith("/") or value.startswith("dbfs:"):
-        return value
-    base = resources.project_files() if key in _PROJECT_PATH_KEYS else resources.base_dir()
-    return str(base / value)
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name

@@ -84,7 +84,7 @@ def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
     run_job(features_job, [*where, *days])
     _print_rows(spark, config)
     step("3. validate every table written")
-    run_job(validate_job, [*where, *days, "--table", TABLES])
+    run_job(validate_job, [*where, *days, "--tables", TABLES])
     print(f"Data Docs: {config.quality.results_path}/data_docs/index.html")
     start_instant = dt.datetime.combine(START, dt.time(), tzinfo=dt.UTC)
     end_instant = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)

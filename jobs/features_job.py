@@ -48,9 +48,15 @@ MERCHANT_TABLE = "merchant_risk_features"
 def build_parser(command: str = "features") -> argparse.ArgumentParser:
     parser = cli.command_parser(command, __doc__.split("\n\n")[0].split(": ", 1)[1])
     mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--run-date", type=cli.parse_date, help="recompute this day and the late-arrival lookback")
-    mode.add_argument("--start", type=cli.parse_date, help="first snapshot day of a backfill (with --end)")
-    parser.add_argument("--end", type=cli.parse_date, help="last snapshot day of a backfill, inclusive")
+    mode.add_argument(
+        "--run-date", type=cli.parse_date, metavar=cli.DATE, help="recompute this day and the late-arrival lookback"
+    )
+    mode.add_argument(
+        "--start", type=cli.parse_date, metavar=cli.DATE, help="first snapshot day of a backfill (with --end)"
+    )
+    parser.add_argument(
+        "--end", type=cli.parse_date, metavar=cli.DATE, help="last snapshot day of a backfill, inclusive"
+    )
     parser.add_argument(
         "--allow-missing-days",
         action="store_true",
@@ -59,6 +65,7 @@ def build_parser(command: str = "features") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--tables",
+        metavar="TABLE,...",
         default=f"{USER_TABLE},{MERCHANT_TABLE}",
         help=f"comma-separated feature tables to compute (default: both: {USER_TABLE},{MERCHANT_TABLE})",
     )

@@ -18,7 +18,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs import delta_io
-from jobs.cli import command_parser, parse_date, run_command
+from jobs.cli import DATE, command_parser, parse_date, run_command
 from jobs.config import Config
 from jobs.errors import BadInputError
 from jobs.sample_data.bad_rows import build_bad_chargebacks, build_bad_transactions
@@ -52,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--transactions", type=count, default=200_000, help="good transactions, e.g. 16M (default 200k)"
     )
     parser.add_argument(
-        "--start-date", type=parse_date, default=dt.date(2026, 1, 1), help="first event day (default 2026-01-01)"
+        "--start-date",
+        type=parse_date,
+        metavar=DATE,
+        default=dt.date(2026, 1, 1),
+        help="first event day (default 2026-01-01)",
     )
     parser.add_argument("--seed", type=count, default=42, help="seed; same seed, same tables (default 42)")
     parser.add_argument(

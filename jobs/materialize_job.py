@@ -1,4 +1,4 @@
-"""`python -m jobs materialize --start T1 --end T2` and `python -m jobs materialize-incremental --end T`.
+"""`python -m jobs materialize --start-time T1 --end-time T2` and `python -m jobs materialize-incremental --end-time T`.
 
 The semantics of `feast materialize` / `feast materialize-incremental`, executed by Spark: for each
 online feature view, the latest row per entity with event_timestamp in [start, end] (ties: latest
@@ -25,7 +25,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from jobs.cli import command_parser, parse_timestamp, run_command
+from jobs.cli import INSTANT, INSTANT_HELP, add_option_with_alias, command_parser, parse_timestamp, run_command
 from jobs.config import Config
 from jobs.errors import BadInputError, ConfigError, InfrastructureError
 from jobs.online_store.capacity import WritePlan, plan_writes
@@ -57,9 +57,26 @@ def build_parser(command: str) -> argparse.ArgumentParser:
         + ("since the last materialization" if incremental else "of a window")
         + " into the online store (Feast's DynamoDB items).",
     )
+    instant: dict[str, Any] = {"type": parse_timestamp, "metavar": INSTANT}
     if not incremental:
-        parser.add_argument("--start", required=True, type=parse_timestamp, help="window start, ISO-8601 (UTC)")
-    parser.add_argument("--end", required=True, type=parse_timestamp, help="window end, ISO-8601 (UTC), inclusive")
+        add_option_with_alias(
+            parser,
+            "--start-time",
+            "--start",
+            dest="start",
+            required=True,
+            help=f"window start; {INSTANT_HELP}",
+            **instant,
+        )
+    add_option_with_alias(
+        parser,
+        "--end-time",
+        "--end",
+        dest="end",
+        required=True,
+        help=f"window end, inclusive; {INSTANT_HELP}",
+        **instant,
+    )
     parser.add_argument(
         "--feature-views",
         type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
@@ -82,7 +99,7 @@ def main(argv: Sequence[str] | None = None, *, command: str = "materialize") -> 
 def _validate(args: argparse.Namespace, config: Config) -> None:
     start = getattr(args, "start", None)
     if start is not None and start > args.end:
-        raise BadInputError(f"--start {start.isoformat()} is after --end {args.end.isoformat()}")
+        raise BadInputError(f"--start-time {start.isoformat()} is after --end-time {args.end.isoformat()}")
     if args.feature_views == []:
         raise BadInputError("--feature-views names no view")
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
-from jobs.cli import command_parser, parse_date, parse_timestamp, run_command
+from jobs.cli import DATE, INSTANT, INSTANT_HELP, command_parser, parse_date, parse_timestamp, run_command
 from jobs.config import Config
 from jobs.errors import BadInputError, DataQualityError, NotReadyError
 from jobs.monitoring.daily_drift import daily_drift
@@ -83,9 +83,14 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     checks = parser.add_subparsers(dest="check", required=True, metavar="{freshness,drift,skew,profile,report}")
 
     freshness = _subcommand(checks, "freshness", "newest snapshot per feature table and last materialization per view")
-    freshness.add_argument("--run-date", required=True, type=parse_date, help="the day the tables should be fresh for")
     freshness.add_argument(
-        "--now", type=parse_timestamp, help="instant to judge materialization staleness at (default: the current time)"
+        "--run-date", required=True, type=parse_date, metavar=DATE, help="the day the tables should be fresh for"
+    )
+    freshness.add_argument(
+        "--now",
+        type=parse_timestamp,
+        metavar=INSTANT,
+        help=f"instant to judge materialization staleness at (default: the current time); {INSTANT_HELP}",
     )
 
     drift = _subcommand(checks, "drift", "PSI, KS and the guide's drift alerts between two snapshot-day periods")
@@ -98,15 +103,23 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     drift.add_argument(
         "--reference-days", type=int, help="with --daily: days before each day (default: monitoring.reference_days)"
     )
-    drift.add_argument("--baseline-start", type=parse_date, help="first baseline snapshot day (YYYY-MM-DD)")
-    drift.add_argument("--baseline-end", type=parse_date, help="last baseline snapshot day (YYYY-MM-DD)")
-    drift.add_argument("--start", required=True, type=parse_date, help="first snapshot day of the current period")
-    drift.add_argument("--end", required=True, type=parse_date, help="last snapshot day of the current period")
+    drift.add_argument(
+        "--baseline-start", type=parse_date, metavar=DATE, help="first baseline snapshot day (YYYY-MM-DD)"
+    )
+    drift.add_argument("--baseline-end", type=parse_date, metavar=DATE, help="last baseline snapshot day")
+    drift.add_argument(
+        "--start", required=True, type=parse_date, metavar=DATE, help="first snapshot day of the current period"
+    )
+    drift.add_argument(
+        "--end", required=True, type=parse_date, metavar=DATE, help="last snapshot day of the current period"
+    )
     drift.add_argument("--report-only", action="store_true", help="report alerts but exit 0")
 
     skew = _subcommand(checks, "skew", "what the feature service served vs the point-in-time join at request time")
-    skew.add_argument("--start", type=parse_date, help="first request day (YYYY-MM-DD, UTC; default: today)")
-    skew.add_argument("--end", type=parse_date, help="last request day (YYYY-MM-DD, UTC; default: --start)")
+    skew.add_argument(
+        "--start", type=parse_date, metavar=DATE, help="first request day (YYYY-MM-DD, UTC; default: today)"
+    )
+    skew.add_argument("--end", type=parse_date, metavar=DATE, help="last request day (UTC; default: --start)")
     skew.add_argument(
         "--feature-service",
         help="feature service whose logged requests to check (default: monitoring.skew_feature_service)",
@@ -114,12 +127,14 @@ def build_parser(command: str) -> argparse.ArgumentParser:
 
     profile = _subcommand(checks, "profile", "store the daily profiles (counts, nulls, moments, quantiles, histograms)")
     profile.add_argument("--table", choices=[*TABLES, "all"], default="all", help="feature table (default: all)")
-    profile.add_argument("--start", required=True, type=parse_date, help="first snapshot day (YYYY-MM-DD)")
-    profile.add_argument("--end", required=True, type=parse_date, help="last snapshot day (YYYY-MM-DD)")
+    profile.add_argument(
+        "--start", required=True, type=parse_date, metavar=DATE, help="first snapshot day (YYYY-MM-DD)"
+    )
+    profile.add_argument("--end", required=True, type=parse_date, metavar=DATE, help="last snapshot day")
 
     report = _subcommand(checks, "report", "a self-contained HTML report of the stored profiles and checks")
-    report.add_argument("--start", required=True, type=parse_date, help="first snapshot day (YYYY-MM-DD)")
-    report.add_argument("--end", required=True, type=parse_date, help="last snapshot day (YYYY-MM-DD)")
+    report.add_argument("--start", required=True, type=parse_date, metavar=DATE, help="first snapshot day")
+    report.add_argument("--end", required=True, type=parse_date, metavar=DATE, help="last snapshot day")
     report.add_argument(
         "--output", help="HTML file to write (default: <quality.results_path>/monitoring/report_<start>_<end>.html)"
     )
@@ -130,7 +145,9 @@ def _subcommand(checks: Any, name: str, description: str) -> argparse.ArgumentPa
     sub = checks.add_parser(name, help=description, description=description)
     # The configuration options are accepted after the check too (SUPPRESS keeps the parent's values).
     where = sub.add_mutually_exclusive_group()
-    where.add_argument("--env", default=argparse.SUPPRESS, help="environment whose conf/<env>.yaml to load")
+    where.add_argument(
+        "--env", metavar="NAME", default=argparse.SUPPRESS, help="environment whose conf/<env>.yaml to load"
+    )
     where.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="explicit configuration file")
     sub.add_argument(
         "--set",

@@ -22,6 +22,9 @@ DELTA_SETTINGS = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
 }
+# In every environment: UTC, and no console progress bars, which would mix into the output a scheduler
+# reads for the JSON result line.
+FIXED_SETTINGS = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false"}
 # Set by spark-submit for the Python driver it starts: the JVM (and its settings) already exist.
 GATEWAY_VARIABLE = "PYSPARK_GATEWAY_PORT"
 
@@ -39,7 +42,7 @@ def local_jars(jars_dir: str) -> list[str]:
 
 def session_settings(spark_config: SparkConfig, *, jvm_running: bool = False) -> dict[str, str]:
     """The settings to give the session builder; with `jvm_running`, none that only count at launch."""
-    settings = {**DELTA_SETTINGS, **spark_config.conf, "spark.sql.session.timeZone": "UTC"}
+    settings = {**DELTA_SETTINGS, **spark_config.conf, **FIXED_SETTINGS}
     if jvm_running:
         return settings
     if (spark_config.master or "").startswith("local"):

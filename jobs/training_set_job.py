@@ -56,6 +56,7 @@ from feast import FeatureStore
 from feast.errors import FeastObjectNotFoundException
 from feast.repo_config import RepoConfig
 from feast.utils import _get_feature_views_to_use, _get_features
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -353,10 +354,8 @@ def read_entities(
         reader = reader.option("header", "true").option("inferSchema", "false")
     try:
         frame = delta_io.read(spark, path, version=version) if entities_format == "delta" else reader.load(path)
-    except Exception as err:
-        if type(err).__name__ == "AnalysisException":
-            raise BadInputError(f"entity rows {path}: cannot be read as {entities_format}: {err}") from err
-        raise
+    except AnalysisException as err:
+        raise BadInputError(f"entity rows {path}: cannot be read as {entities_format}: {err}") from err
     if entities_format == "csv" and timestamp_column in frame.columns:
         frame = frame.withColumn(timestamp_column, F.to_timestamp(F.col(timestamp_column)))
     return frame

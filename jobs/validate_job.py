@@ -1,9 +1,9 @@
 """`python -m jobs validate`: run a table's Great Expectations suite on chosen Delta partitions.
 
-    python -m jobs validate --table user_transaction_features --run-date 2026-03-10
-    python -m jobs validate --table raw_transactions --start 2026-03-01 --end 2026-03-10
-    python -m jobs validate --table training_sets --path data/training_sets/fraud_v2 --entities data/raw/labels
-    python -m jobs validate --table raw_transactions,user_transaction_features --run-date 2026-03-10
+    python -m jobs validate --tables user_transaction_features --run-date 2026-03-10
+    python -m jobs validate --tables raw_transactions --start 2026-03-01 --end 2026-03-10
+    python -m jobs validate --tables training_sets --path data/training_sets/fraud_v2 --entities data/raw/labels
+    python -m jobs validate --tables raw_transactions,user_transaction_features --run-date 2026-03-10
 
 Partitioned tables (raw by ingest_date, features by snapshot_date) are read for the chosen days;
 freshness is judged against the last day (`--run-date`, or `--end`) and the row count of that
@@ -33,14 +33,21 @@ COMMAND = "validate"
 
 def build_parser(command: str = COMMAND) -> argparse.ArgumentParser:
     parser = cli.command_parser(command, "Run a table's Great Expectations suite on chosen Delta partitions.")
-    parser.add_argument(
+    cli.add_option_with_alias(
+        parser,
+        "--tables",
         "--table",
+        dest="tables",
         required=True,
-        help="raw_transactions, raw_chargebacks, user_transaction_features, merchant_risk_features or training_sets",
+        metavar="TABLE,...",
+        help="comma-separated: raw_transactions, raw_chargebacks, user_transaction_features, merchant_risk_features, "
+        "training_sets",
     )
-    parser.add_argument("--run-date", type=cli.parse_date, help="validate this one partition (day)")
-    parser.add_argument("--start", type=cli.parse_date, help="first partition day (with --end)")
-    parser.add_argument("--end", type=cli.parse_date, help="last partition day, inclusive (freshness is judged on it)")
+    parser.add_argument("--run-date", type=cli.parse_date, metavar=cli.DATE, help="validate this one partition (day)")
+    parser.add_argument("--start", type=cli.parse_date, metavar=cli.DATE, help="first partition day (with --end)")
+    parser.add_argument(
+        "--end", type=cli.parse_date, metavar=cli.DATE, help="last partition day, inclusive (freshness is judged on it)"
+    )
     parser.add_argument("--path", help="Delta table to validate (default: the table's configured path)")
     parser.add_argument("--entities", help="training sets: the entity rows' Delta table (row count must equal it)")
     parser.add_argument("--expected-rows", type=int, help="training sets: the row count the set must have")
@@ -62,7 +69,7 @@ def day_range(args: argparse.Namespace) -> tuple[dt.date, dt.date] | None:
 
 
 def table_names(args: argparse.Namespace) -> list[str]:
-    names = [name.strip() for name in args.table.split(",") if name.strip()]
+    names = [name.strip() for name in args.tables.split(",") if name.strip()]
     if not names:
         raise BadInputError("--table names no table")
     if len(names) > 1 and args.path:

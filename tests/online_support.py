@@ -142,7 +142,9 @@ class FaultProxy:
     """Loopback proxy to dynalite: every `throttle_every`-th BatchWriteItem is throttled, every
     `split_every`-th has only its first half forwarded and the rest returned as UnprocessedItems.
     Every BatchWriteItem into one of `throttled_tables` is throttled, and once `accept_writes`
-    BatchWriteItems have been accepted, every later one is (a table that stays overloaded)."""
+    BatchWriteItems have been accepted, every later one is (a table that stays overloaded). Every
+    `error_every`-th is answered 503 ServiceUnavailable, every `drop_every`-th gets its connection closed
+    without an answer."""
 
     def __init__(
         self,
@@ -152,12 +154,18 @@ class FaultProxy:
         split_every: int = 0,
         throttled_tables: frozenset[str] = frozenset(),
         accept_writes: int | None = None,
+        error_every: int = 0,
+        drop_every: int = 0,
     ) -> None:
         self.target = target.removeprefix("http://")
         self.throttle_every = throttle_every
         self.split_every = split_every
         self.throttled_tables = throttled_tables
         self.accept_writes = accept_writes
+        self.error_every = error_every
+        self.drop_every = drop_every
+        self.errors = 0
+        self.dropped = 0
         self.lock = threading.Lock()
         self.batch_requests = 0
         self.throttled = 0
@@ -174,7 +182,11 @@ class FaultProxy:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                status, payload = proxy.handle(self.headers, body)
+                answer = proxy.handle(self.headers, body)
+                if answer is None:
+                    self.close_connection = True
+                    return
+                status, payload = answer
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.0")
                 self.send_header("Content-Length", str(len(payload)))
@@ -195,7 +207,7 @@ class FaultProxy:
         connection.close()
         return response.status, data
 
-    def handle(self, headers, body: bytes) -> tuple[int, bytes]:
+    def handle(self, headers, body: bytes) -> tuple[int, bytes] | None:
         if headers["X-Amz-Target"] != BATCH_WRITE:
             return self.forward(headers, body)
         request = json.loads(body)
@@ -206,6 +218,15 @@ class FaultProxy:
             saturated = self.accept_writes is not None and self.admitted >= self.accept_writes
             if not saturated and table not in self.throttled_tables:
                 self.admitted += 1
+        if self.drop_every and n % self.drop_every == 0:
+            with self.lock:
+                self.dropped += 1
+            return None
+        if self.error_every and n % self.error_every == 0:
+            with self.lock:
+                self.errors += 1
+            error = {"__type": "com.amazonaws.dynamodb.v20120810#ServiceUnavailable", "message": "injected 503"}
+            return 503, json.dumps(error).encode()
         if table in self.throttled_tables or saturated or (self.throttle_every and n % self.throttle_every == 0):
             with self.lock:
                 self.throttled += 1

@@ -115,3 +115,98 @@ def test_classify_by_type(spark):
     assert classify(ModuleNotFoundError("No module named 'mmh3'"))[0] == 2
     assert classify(ConnectionRefusedError("dynamodb"))[0] == 3
     assert classify(KeyError("a bug"))[0] == 4
+
+
+# Every option taking a day or an instant, per command line, written out by hand from the README.
+DATE_OPTIONS = {
+    ("features",): ["--run-date", "--start", "--end"],
+    ("validate",): ["--run-date", "--start", "--end"],
+    ("generate",): ["--start-date"],
+    ("deploy",): ["--run-date"],
+    ("monitor", "freshness"): ["--run-date"],
+    ("monitor", "drift"): ["--baseline-start", "--baseline-end", "--start", "--end"],
+    ("monitor", "profile"): ["--start", "--end"],
+    ("monitor", "report"): ["--start", "--end"],
+    ("monitor", "skew"): ["--start", "--end"],
+}
+INSTANT_OPTIONS = {
+    ("materialize",): ["--start-time", "--end-time"],
+    ("materialize-incremental",): ["--end-time"],
+    ("monitor", "freshness"): ["--now"],
+}
+
+
+def help_text(capsys, words):
+    code = entry.main([*words, "--help"])
+    assert code == 0
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+
+
+@pytest.mark.parametrize("words", sorted(set(DATE_OPTIONS) | set(INSTANT_OPTIONS)), ids=" ".join)
+def test_help_shows_the_format_of_every_day_and_instant(capsys, words):
+    text = help_text(capsys, words)
+    for option in DATE_OPTIONS.get(words, []):
+        assert f"{option} YYYY-MM-DD " in text, option
+    for option in INSTANT_OPTIONS.get(words, []):
+        assert f"{option} YYYY-MM-DDTHH:MM:SSZ " in text, option
+        assert "ISO-8601 instant with its zone (Z or +HH:MM; none means UTC)" in text
+    for placeholder in ("RUN_DATE", " START ", " END ", "START_DATE", " NOW ", "AS_OF", "BASELINE_"):
+        assert placeholder not in text
+
+
+def test_every_command_is_covered_by_the_help_and_bad_command_line_cases():
+    assert set(entry.COMMANDS) == {w[0] for w in BAD_COMMAND_LINES}
+
+
+BAD_COMMAND_LINES = [
+    ("demo", "--transactions"),
+    ("generate", "--users", "many"),
+    ("features", "--run-date", "2026-03-02", "--tables"),
+    ("validate", "--run-date", "2026-03-02"),
+    ("validate", "--tables", "user_transaction_features", "--table", "merchant_risk_features"),
+    ("apply", "--bogus"),
+    ("training-set", "--feature-service", "a", "--features", "b"),
+    ("materialize", "--start-time", "2026-03-01", "--end-time", "tomorrow"),
+    (
+        "materialize",
+        "--start-time",
+        "2026-03-01T00:00:00Z",
+        "--start",
+        "2026-03-01T00:00:00Z",
+        "--end-time",
+        "2026-03-02",
+    ),
+    ("materialize-incremental",),
+    ("monitor",),
+    ("monitor", "drift", "--table", "user_transaction_features", "--start", "2026-03-01"),
+    ("monitor", "skew", "--start", "noon"),
+    ("deploy", "aws", "--run-date", "2026-03-12"),
+    ("check-deployment", "--partitions", "two"),
+]
+
+
+@pytest.mark.parametrize("argv", BAD_COMMAND_LINES, ids=" ".join)
+def test_every_command_answers_a_bad_command_line_with_exit_2_and_one_json_line(capsys, argv):
+    code = entry.main(list(argv))
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1, lines
+    line = json.loads(lines[0])
+    assert (code, line["exit_code"], line["status"], line["command"]) == (2, 2, "failed", argv[0])
+    assert line["error"].startswith("bad command line: ")
+
+
+def test_the_old_spellings_still_parse_as_the_new_ones(caplog):
+    from jobs import materialize_job, validate_job
+
+    parser = materialize_job.build_parser("materialize")
+    new = parser.parse_args(["--start-time", "2026-03-01T00:00:00+09:00", "--end-time", "2026-03-02"])
+    old = parser.parse_args(["--start", "2026-03-01T00:00:00+09:00", "--end", "2026-03-02"])
+    assert (old.start, old.end) == (new.start, new.end)
+    assert new.start == dt.datetime(2026, 2, 28, 15, tzinfo=dt.UTC) and new.end == dt.datetime(
+        2026, 3, 2, tzinfo=dt.UTC
+    )
+    assert "--start is deprecated, use --start-time" in caplog.text
+    tables = "user_transaction_features,merchant_risk_features"
+    assert validate_job.build_parser().parse_args(["--table", tables]).tables == tables
+    assert "--table is deprecated, use --tables" in caplog.text
+    assert "--table " not in validate_job.build_parser().format_help()

@@ -36,12 +36,12 @@ EXPECTED_COMMANDS = [
         "validate",
         "--env",
         "emr",
-        "--table",
+        "--tables",
         "user_transaction_features,merchant_risk_features",
         "--run-date",
         "2026-03-12",
     ],
-    ["materialize-incremental", "--env", "emr", "--end", "2026-03-13T00:00:00"],
+    ["materialize-incremental", "--env", "emr", "--end-time", "2026-03-13T00:00:00"],
     ["monitor", "freshness", "--env", "emr", "--run-date", "2026-03-12"],
 ]
 # Delta's names (docs "Multi-cluster setup", S3DynamoDBLogStore.java): the class and its settings.

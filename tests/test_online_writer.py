@@ -20,17 +20,23 @@ from hypothesis import strategies as st
 from online_support import FaultProxy, day, make_repo, user_row
 from pyspark.sql import types as T
 
-from jobs.errors import InfrastructureError
+from jobs.errors import BadInputError, InfrastructureError
 from jobs.materialize_job import main
 from jobs.online_store.capacity import plan_writes
 from jobs.online_store.embedded import embedded_dynamodb, free_port
-from jobs.online_store.encoding import entity_id
+from jobs.online_store.encoding import client_item, entity_id
 from jobs.online_store.layout import SourceRef, ViewLayout
 from jobs.online_store.materialize import write_online_items
 from jobs.online_store.registry import apply_repo
 from jobs.online_store.select import select_item_columns
 from jobs.online_store.tables import dynamodb_client, ensure_table
-from jobs.online_store.writer import Item, WriterSettings, batches_without_duplicates
+from jobs.online_store.writer import (
+    Item,
+    WriterSettings,
+    batches_without_duplicates,
+    botocore_max_attempts,
+    write_items,
+)
 
 LAYOUT = ViewLayout(
     name="faults",
@@ -97,13 +103,43 @@ def test_retries_stop_at_the_bound_and_the_task_fails(spark, dynamo):
     try:
         frame = spark.createDataFrame([("u1", day(2), 1, 1.0)], SCHEMA).coalesce(1)
         items = frame.transform(select_item_columns, layout=LAYOUT)
-        with pytest.raises(InfrastructureError, match="gave up after .* retries over 1s"):
+        with pytest.raises(
+            InfrastructureError, match=r"gave up after 2 attempts \(botocore standard retries, at most 2 within 1s"
+        ):
             write_online_items(
                 items, layout=LAYOUT, settings=_settings(proxy.url, "faults.bounded", retry_max_seconds=1)
             )
     finally:
         proxy.close()
-    assert proxy.throttled > 1
+    assert proxy.throttled == 2  # botocore's attempts within 1s: the first and one retry
+
+
+@pytest.mark.parametrize("fault", ["error_every", "drop_every"])
+def test_5xx_and_dropped_connections_are_retried_by_botocore(dynamo, fault):
+    table = f"faults.{fault}"
+    ensure_table(dynamodb_client(dynamo, region="us-east-1"), table, ttl_attribute=None)
+    keys = [entity_id([("user_id", "STRING", f"u{i:03d}")]) for i in range(100)]
+    items = [Item(k, "2026-03-01 00:00:00+00:00", client_item(k, "2026-03-01 00:00:00+00:00", {}), 1) for k in keys]
+    proxy = FaultProxy(dynamo, **{fault: 2})
+    settings = _settings(proxy.url, table)
+    client = dynamodb_client(
+        proxy.url, region="us-east-1", total_max_attempts=botocore_max_attempts(settings.retry_max_seconds)
+    )
+    try:
+        counts = write_items(client, settings, items)
+    finally:
+        proxy.close()
+    failed = proxy.errors + proxy.dropped
+    assert failed > 0 and proxy.batch_requests == 4 + failed
+    assert sorted(proxy.accepted) == sorted(keys)
+    assert (counts.items, counts.retries, counts.requests, counts.throttles) == (100, failed, 4 + failed, 0)
+
+
+def test_a_null_join_key_fails_the_task_as_bad_input(spark, dynamo):
+    frame = spark.createDataFrame([("u1", day(2), 1, 1.0), (None, day(2), 2, 2.0)], SCHEMA).coalesce(1)
+    items = frame.transform(select_item_columns, layout=LAYOUT)
+    with pytest.raises(BadInputError, match="feature view faults: join key user_id is null"):
+        write_online_items(items, layout=LAYOUT, settings=_settings(dynamo, "faults.never_written"))
 
 
 def test_duplicate_keys_never_share_a_batch_and_the_newer_wins():

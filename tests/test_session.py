@@ -29,3 +29,14 @@ def test_no_jars_folder_means_delta_comes_with_the_platform(config, tmp_path):
     assert "spark.jars" not in session_settings(dataclasses.replace(config.spark, jars_dir=None))
     with pytest.raises(ConfigError, match="FRAUD_SHIP_JARS=0"):
         session_settings(dataclasses.replace(config.spark, jars_dir=str(tmp_path)))
+
+
+@pytest.mark.parametrize("env", ["local", "emr", "databricks"])
+@pytest.mark.parametrize("jvm_running", [False, True])
+def test_no_console_progress_bars_in_any_environment(env, jvm_running, monkeypatch):
+    from jobs.config import load_config
+    from jobs.session import session_settings
+
+    monkeypatch.setenv("FRAUD_SHIP_JARS", "0")
+    config = load_config(env=env, overrides=["spark.conf.spark.ui.showConsoleProgress=true"])
+    assert session_settings(config.spark, jvm_running=jvm_running)["spark.ui.showConsoleProgress"] == "false"

@@ -397,3 +397,13 @@ def test_a_record_without_view_definitions_is_refused(spark, base, labels, tmp_p
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (code, result["status"]) == (2, "failed")
     assert "records no view definitions" in result["error"]
+
+
+@pytest.mark.parametrize("entities_format", ["parquet", "delta"])
+def test_entity_rows_that_cannot_be_read_are_bad_input(spark, tmp_path, entities_format):
+    from jobs.errors import BadInputError
+    from jobs.training_set_job import read_entities
+
+    missing = str(tmp_path / "no_entities")
+    with pytest.raises(BadInputError, match=f"entity rows {missing}: cannot be read as {entities_format}"):
+        read_entities(spark, missing, entities_format, "event_timestamp", version=None)

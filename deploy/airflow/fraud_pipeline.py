@@ -24,7 +24,7 @@ def daily_commands(env: str) -> dict[str, list[str]]:
     where = ["--env", env]
     return {
         "features": ["features", *where, "--run-date", RUN_DATE],
-        "validate": ["validate", *where, "--table", FEATURE_TABLES, "--run-date", RUN_DATE],
-        "materialize_incremental": ["materialize-incremental", *where, "--end", SNAPSHOT_END],
+        "validate": ["validate", *where, "--tables", FEATURE_TABLES, "--run-date", RUN_DATE],
+        "materialize_incremental": ["materialize-incremental", *where, "--end-time", SNAPSHOT_END],
         "monitor_freshness": ["monitor", "freshness", *where, "--run-date", RUN_DATE],
     }

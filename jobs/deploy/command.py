@@ -29,7 +29,9 @@ COMMAND = "deploy"
 def build_parser(command: str = COMMAND) -> argparse.ArgumentParser:
     parser = cli.command_parser(command, __doc__.split(": ", 1)[1])
     parser.add_argument("platform", choices=["emr"], help="the platform to write request documents for")
-    parser.add_argument("--run-date", required=True, type=cli.parse_date, help="the pipeline's run date (YYYY-MM-DD)")
+    parser.add_argument(
+        "--run-date", required=True, type=cli.parse_date, metavar=cli.DATE, help="the pipeline's run date"
+    )
     parser.add_argument(
         "--artifacts",
         default="s3://fraud-artifacts/fraud-features/0.1.0",

@@ -25,7 +25,7 @@ def daily_pipeline(run_date: dt.date, *, env: str) -> list[PipelineStep]:
     where = ("--env", env)
     return [
         PipelineStep("features", ("features", *where, "--run-date", day)),
-        PipelineStep("validate", ("validate", *where, "--table", FEATURE_TABLES, "--run-date", day)),
-        PipelineStep("materialize_incremental", ("materialize-incremental", *where, "--end", snapshot_end)),
+        PipelineStep("validate", ("validate", *where, "--tables", FEATURE_TABLES, "--run-date", day)),
+        PipelineStep("materialize_incremental", ("materialize-incremental", *where, "--end-time", snapshot_end)),
         PipelineStep("monitor_freshness", ("monitor", "freshness", *where, "--run-date", day)),
     ]

@@ -5,7 +5,9 @@ Feast stores one item per entity in table `{project}.{view}`:
 `event_ts` (S) = `str()` of the tz-aware UTC event time, and `values` (M) = feature name -> serialized
 `feast.types.Value` protobuf (an empty message for a null). This module encodes them without importing
 Feast, so Python workers start fast; tests/test_online_encoding.py pins every byte against Feast's
-own functions and against the items Feast's writer puts into DynamoDB.
+own functions and against the items Feast's writer puts into DynamoDB. Kept hand-written because it
+is measurably faster: 3.6-4.2x Feast's `_convert_arrow_to_proto` + `_to_client_write_item` on the same
+20,000 rows (benchmarks/bench_encoding.py, benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any
 
+from pyspark.errors import PythonException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -25,7 +26,14 @@ from jobs.online_store.select import (
     select_latest_per_entity,
     with_source_names,
 )
-from jobs.online_store.writer import METRIC_NAMES, METRICS_SCHEMA, WriterSettings, write_partition
+from jobs.online_store.writer import (
+    METRIC_NAMES,
+    METRICS_SCHEMA,
+    BadRowError,
+    OnlineWriteError,
+    WriterSettings,
+    write_partition,
+)
 
 log = logging.getLogger("jobs.online_store")
 
@@ -125,8 +133,15 @@ def write_online_items(items: DataFrame, *, layout: ViewLayout, settings: Writer
 
 
 def _executor_failure(err: Exception, layout: ViewLayout, settings: WriterSettings) -> Exception:
+    """The job's error for a failed write task. A Python worker's exception reaches the driver only as
+    the text of a PythonException (its traceback), so the writer's own errors are found by their names."""
+    if not isinstance(err, PythonException):
+        return err
     text = str(err)
-    for marker, cls in (("OnlineWriteError: ", InfrastructureError), ("BadRowError: ", BadInputError)):
+    for marker, cls in (
+        (f"{OnlineWriteError.__name__}: ", InfrastructureError),
+        (f"{BadRowError.__name__}: ", BadInputError),
+    ):
         if marker in text:
             detail = text.split(marker, 1)[1].splitlines()[0]
             return cls(f"materializing {layout.name} into {settings.table_name} failed: {detail}")

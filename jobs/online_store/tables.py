@@ -37,8 +37,10 @@ def dynamodb_client(
     connect_timeout_s: float = 5,
     read_timeout_s: float = 30,
     parameter_validation: bool = True,
+    total_max_attempts: int = 1,
 ) -> Any:
-    """A botocore DynamoDB client with botocore's own retries off: the writer retries and counts them.
+    """A botocore DynamoDB client; its standard-mode retries are off unless `total_max_attempts` > 1 (the
+    executor writer's client retries; the driver's calls fail fast and say so).
 
     The writer turns `parameter_validation` off: its requests are well-formed by construction (golden
     tests), and botocore's per-item shape walk costs about a quarter of the client CPU per item.
@@ -55,7 +57,7 @@ def dynamodb_client(
     if is_loopback(url):
         kwargs.update(EMBEDDED_CREDENTIALS)
     config = BotoConfig(
-        retries={"mode": "standard", "total_max_attempts": 1},
+        retries={"mode": "standard", "total_max_attempts": total_max_attempts},
         max_pool_connections=max_pool_connections,
         connect_timeout=connect_timeout_s,
         read_timeout=read_timeout_s,

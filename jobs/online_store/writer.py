@@ -3,10 +3,13 @@
 Runs inside `DataFrame.mapInArrow`, the only per-row Python of the job, and it is I/O: it turns
 each Arrow batch into Feast items (`jobs.online_store.encoding`), groups them 25 per BatchWriteItem
 with no key twice in a request, keeps `in_flight` requests going, and holds the partition to its
-share of the write-rate cap with a token bucket. Throttling errors, 5xx, dropped connections and
-UnprocessedItems (which botocore never retries) are retried with exponential backoff and full jitter
-until `retry_max_seconds` have passed since the batch's first failure; then the task fails with
-`OnlineWriteError` and Spark retries the partition (rewriting an item is idempotent).
+share of the write-rate cap with a token bucket. Throttling errors, 5xx and dropped connections are
+retried by botocore's `standard` retry mode (its ThrottledRetryableChecker and TransientRetryableChecker:
+the DynamoDB throttling codes, HTTP 500/502/503/504, ConnectionError and HTTPClientError), with as many
+attempts as its longest backoff fits in `retry_max_seconds` (`botocore_max_attempts`). UnprocessedItems
+and UnprocessedKeys, which botocore returns as a success, are retried here with exponential backoff
+and full jitter until `retry_max_seconds` have passed since the batch's first one. Past either bound
+the task fails with `OnlineWriteError` and Spark retries the partition (rewriting an item is idempotent).
 
 Never older over newer: in `checked` mode (every run of the job) the stored `event_ts` of a batch's
 keys is read first (BatchGetItem, consistent) and an item older than the stored one is skipped; the
@@ -39,6 +42,7 @@ from jobs.online_store.select import EVENT_TS, EXPIRES_AT
 log = logging.getLogger("jobs.online_store.writer")
 
 BATCH_WRITE_LIMIT = 25
+# Only to count throttled attempts in the metrics; botocore decides what is retried.
 THROTTLING_CODES = frozenset(
     {
         "ProvisionedThroughputExceededException",
@@ -48,7 +52,9 @@ THROTTLING_CODES = frozenset(
         "LimitExceededException",
     }
 )
-TRANSIENT_CODES = frozenset({"InternalServerError", "ServiceUnavailable", "InternalFailure"})
+# botocore's standard mode waits rand(0, 1) * min(2 ** (i - 1), 20) s before retry i of a throttled
+# request (botocore.retries.standard.ExponentialBackoff; other errors wait 40 times less for DynamoDB).
+_BOTOCORE_MAX_BACKOFF_S = 20.0
 GUARD_CONDITION = "attribute_not_exists(entity_id) OR event_ts <= :ts"
 
 METRICS_SCHEMA = (
@@ -127,8 +133,37 @@ class TokenBucket:
             time.sleep(delay)
 
 
+def botocore_max_attempts(retry_max_seconds: float) -> int:
+    """Attempts per request for botocore's standard mode: the first, plus as many retries as fit in
+    `retry_max_seconds` at their longest throttling backoff (60 s: 7 attempts, 300 s: 19)."""
+    attempts, waited = 1, 0.0
+    while waited + min(2.0 ** (attempts - 1), _BOTOCORE_MAX_BACKOFF_S) <= retry_max_seconds:
+        waited += min(2.0 ** (attempts - 1), _BOTOCORE_MAX_BACKOFF_S)
+        attempts += 1
+    return attempts
+
+
+class AttemptCounter:
+    """Counts a client's attempts and throttled attempts (botocore's `needs-retry` event fires after each)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.attempts = 0
+        self.throttles = 0
+
+    def on_attempt(self, response: Any = None, **_: Any) -> None:
+        parsed = response[1] if isinstance(response, tuple) else {}
+        throttled = str(parsed.get("Error", {}).get("Code", "")) in THROTTLING_CODES
+        with self._lock:
+            self.attempts += 1
+            self.throttles += throttled
+
+    def watch(self, client: Any) -> None:
+        client.meta.events.register("needs-retry.dynamodb", self.on_attempt)
+
+
 class Retrier:
-    """Full-jitter exponential backoff for one batch, bounded in time from its first failure."""
+    """Full-jitter exponential backoff of a batch's unprocessed items, bounded in time from the first."""
 
     def __init__(self, settings: WriterSettings, counts: Counts, what: str) -> None:
         self._settings = settings
@@ -136,6 +171,15 @@ class Retrier:
         self._what = what
         self._attempt = 0
         self._deadline: float | None = None
+
+    def gave_up(self, retries: int | None, reason: str) -> OnlineWriteError:
+        """The error of a request botocore stopped retrying (its attempts fit in retry_max_seconds)."""
+        attempts = botocore_max_attempts(self._settings.retry_max_seconds)
+        return OnlineWriteError(
+            f"{self._what}: gave up after {attempts if retries is None else retries + 1} attempts (botocore standard "
+            f"retries, at most {attempts} within {self._settings.retry_max_seconds:g}s, retry_max_seconds); "
+            f"last error: {reason}"
+        )
 
     def wait(self, reason: str) -> None:
         now = time.monotonic()
@@ -192,22 +236,6 @@ def batches_without_duplicates(items: Iterable[Item], size: int = BATCH_WRITE_LI
         yield list(group.values())
 
 
-def _error_code(err: Exception) -> str:
-    response = getattr(err, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
-def _is_connection_error(err: Exception) -> bool:
-    from botocore.exceptions import (
-        ConnectionClosedError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        ReadTimeoutError,
-    )
-
-    return isinstance(err, EndpointConnectionError | ConnectionClosedError | ReadTimeoutError | ConnectTimeoutError)
-
-
 def _call(
     operation: Callable[..., dict[str, Any]],
     request: dict[str, Any],
@@ -216,20 +244,23 @@ def _call(
     *,
     accept: frozenset[str] = frozenset(),
 ) -> dict[str, Any] | None:
-    """One request with retries; None when it failed with an accepted error code (a failed condition)."""
-    while True:
-        counts.requests += 1
-        try:
-            return operation(**request)
-        except Exception as err:  # noqa: BLE001 - classified below; anything else propagates
-            code = _error_code(err)
-            if code in accept:
-                return None
-            if code in THROTTLING_CODES:
-                counts.throttles += 1
-            elif code not in TRANSIENT_CODES and not _is_connection_error(err):
-                raise
-            retrier.wait(f"{type(err).__name__}: {err}")
+    """One request, retried by botocore; None when it failed with an accepted error code (a failed condition)."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    try:
+        response = operation(**request)
+    except ClientError as err:
+        metadata = err.response.get("ResponseMetadata", {})
+        counts.retries += int(metadata.get("RetryAttempts", 0))
+        if err.response.get("Error", {}).get("Code") in accept:
+            return None
+        if metadata.get("MaxAttemptsReached") or metadata.get("RetryQuotaReached"):
+            raise retrier.gave_up(int(metadata.get("RetryAttempts", 0)), f"{type(err).__name__}: {err}") from err
+        raise
+    except (ConnectionError, HTTPClientError) as err:  # botocore retried these already
+        raise retrier.gave_up(None, f"{type(err).__name__}: {err}") from err
+    counts.retries += int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+    return response
 
 
 def put_batch(client: Any, settings: WriterSettings, items: list[Item], limiter: TokenBucket) -> Counts:
@@ -322,6 +353,8 @@ SENDERS = {PLAIN: put_batch, CHECKED: put_batch_checked, CONDITIONAL: put_batch_
 def write_items(client: Any, settings: WriterSettings, items: Iterable[Item]) -> Counts:
     """Write all items with `settings.in_flight` requests in flight; the first failure propagates."""
     totals = Counts()
+    attempts = AttemptCounter()
+    attempts.watch(client)
     limiter = TokenBucket(settings.items_per_second, burst=max(BATCH_WRITE_LIMIT, settings.items_per_second / 10))
     send = SENDERS[settings.write_mode]
     pool = ThreadPoolExecutor(max_workers=settings.in_flight, thread_name_prefix="dynamodb-write")
@@ -337,6 +370,8 @@ def write_items(client: Any, settings: WriterSettings, items: Iterable[Item]) ->
             totals.add(future.result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    totals.throttles = attempts.throttles
+    totals.requests = attempts.attempts
     return totals
 
 
@@ -356,6 +391,7 @@ def write_partition(
         region=settings.region,
         max_pool_connections=settings.in_flight + 1,
         parameter_validation=False,
+        total_max_attempts=botocore_max_attempts(settings.retry_max_seconds),
     )
     counts = write_items(client, settings, encode_items(batches, layout, settings.ttl_attribute))
     seconds = time.monotonic() - started
