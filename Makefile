@@ -161,7 +161,8 @@ dist/emr-jars/.resolved: deploy/emr/pom.xml
 # same fixtures; fails when a case passing on the stock store does not pass on ours. Not part of `test`: it
 # needs Feast's test files from Feast's git repository (FEAST_GIT, default GitHub; FEAST_REF, default the
 # installed version's tag), which PyPI's sdist does not ship. Test-only packages go into an overlay venv
-# (build/feast-suite/venv). About 25 minutes on 2 cores. See README "Feast's historical-retrieval suite".
+# (build/feast-suite/venv). Four runs (2 stores x 2 fixture sets): 45 minutes on this loaded 2-core machine.
+# See README "Feast's historical-retrieval suite".
 feast-suite: setup
 	tests/feast_universal/run_suite.sh
 	$(PY) tests/feast_universal/compare.py build/feast-suite/results/fraud-json.xml build/feast-suite/results/spark-json.xml
