@@ -1,7 +1,8 @@
 """Case by case, Feast's suite on the project's store against Feast's stock Spark store (JUnit files of
 run_suite.sh). Exits 1 when a case the stock store passes does not pass on the project's store.
 
-    python tests/feast_universal/compare.py build/feast-suite/results/fraud-json.xml build/feast-suite/results/spark-json.xml
+    python tests/feast_universal/compare.py build/feast-suite/results/fraud-json.xml \
+        build/feast-suite/results/spark-json.xml
 """
 
 from __future__ import annotations
