@@ -49,6 +49,12 @@ class TablesConfig:
     merchant_features: str
     staging: str
     training_sets: str
+    # The feature job's stored state (jobs/features/stateful.py): silver tables, daily tiles, landed days.
+    silver_transactions: str
+    silver_chargebacks: str
+    user_tiles: str
+    merchant_tiles: str
+    landed_days: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +62,9 @@ class FeaturesConfig:
     user_window_days: int
     merchant_window_days: int
     late_arrival_lookback_days: int
+    # How many days a later duplicate may move a transaction's event date (a correction across
+    # midnight): the silver MERGE looks for the stored row that far around the incoming event dates.
+    correction_horizon_days: int
 
 
 @dataclasses.dataclass(frozen=True)
