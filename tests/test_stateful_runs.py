@@ -1,9 +1,9 @@
 """Daily runs from stored state (jobs/features/stateful.py) against one stateless backfill and the oracle.
 
-A seeded day-by-day sequence with late rows, duplicates landing days apart (one correcting its event
-time across midnight), chargebacks landing after the snapshot and before their transaction, bad rows
-and a quiet stretch longer than both windows. Windows are shortened (3 and 5 days) so rows enter and
-leave them within the sixteen days run.
+A seeded sequence of runs from state (one landing day, or several after a gap) over raw rows with late
+rows, duplicates landing days apart (one correcting its event time across midnight), chargebacks
+landing after the snapshot and before their transaction, bad rows and a quiet stretch longer than both
+windows. Windows are shortened (3 and 5 days) so rows enter and leave them within the fourteen days.
 """
 
 from __future__ import annotations
@@ -28,10 +28,13 @@ from jobs.features_job import MERCHANT_TABLE, USER_TABLE, compute_features, main
 
 pytestmark = pytest.mark.integration
 
-START, END = dt.date(2026, 3, 1), dt.date(2026, 3, 16)
-QUIET = (dt.date(2026, 3, 8), dt.date(2026, 3, 13))  # no transaction happens or lands
+START, END = dt.date(2026, 3, 1), dt.date(2026, 3, 14)
+QUIET = (dt.date(2026, 3, 8), dt.date(2026, 3, 12))  # no transaction happens or lands
 USER_DAYS, MERCHANT_DAYS = 3, 5
 TABLES = (USER_TABLE, MERCHANT_TABLE)
+# Runs from state after the first day: single days, and gaps whose run takes several landing days at once
+# (the quiet stretch among them). Every landing day is processed once.
+RUN_DATES = [dt.date(2026, 3, d) for d in (2, 4, 6, 7, 14)]
 
 # Fixed cases on top of the random rows.
 FIXED_TRANSACTIONS = [
@@ -53,7 +56,7 @@ FIXED_TRANSACTIONS = [
 FIXED_CHARGEBACKS = [
     ("late6", "2026-03-03 10:00:00", "2026-03-03"),  # before its transaction lands
     ("mid", "2026-03-05 00:00:05", "2026-03-05"),  # before the corrected event: does not count
-    ("mid", "2026-03-07 00:00:00", "2026-03-15"),  # filed 03-07, landed after the snapshots it counts in
+    ("mid", "2026-03-07 00:00:00", "2026-03-14"),  # filed 03-07, landed after the snapshots it counts in
     ("older", "2026-03-02 00:00:00", "2026-03-04"),  # before the transaction: never counts
 ]
 
@@ -150,11 +153,9 @@ def sequence(spark, tmp_path_factory):
     chargebacks(spark, cb_rows).write.format("delta").partitionBy("ingest_date").save(daily.tables.raw_chargebacks)
 
     compute_features(spark, daily, run_range=DateRange(START, START), allow_missing_days=True, rebuild_state=True)
-    reports = []
-    day = START + dt.timedelta(days=1)
-    while day <= END:
-        reports.append(stateful.run_from_state(spark, daily, run_date=day, tables=TABLES, allow_missing_days=True))
-        day += dt.timedelta(days=1)
+    reports = [
+        stateful.run_from_state(spark, daily, run_date=day, tables=TABLES, allow_missing_days=True) for day in RUN_DATES
+    ]
     compute_features(spark, backfill, run_range=DateRange(START, END), allow_missing_days=True)
     return {"daily": daily, "backfill": backfill, "reports": reports, "daily_file": root / "daily" / "job_config.yaml"}
 
@@ -177,10 +178,14 @@ def test_runs_from_state_equal_one_backfill_and_the_oracle(spark, sequence):
         got = features(spark, getattr(daily.tables, name), key)
         oracle.assert_frames_match(got, expected, key=key)
         oracle.assert_frames_match(got, features(spark, getattr(backfill.tables, name), key), key=key)
-    # The quiet stretch: rows on the first empty day after it began, none after that.
+    # The quiet stretch: one row per user active just before it on its first empty window, none after.
     users = features(spark, daily.tables.user_features, "user_id")
-    quiet_rows = users[users.event_timestamp.dt.date.between(QUIET[0] + dt.timedelta(days=1), QUIET[1])]
-    assert set(quiet_rows.transaction_count_7d) == {0} and len(quiet_rows) > 0
+    first_empty = QUIET[0] + dt.timedelta(days=USER_DAYS - 1)
+    snapshot_day = (users.event_timestamp - pd.Timedelta(days=1)).dt.date
+    in_quiet = users[snapshot_day.between(first_empty, QUIET[1])]
+    assert len(in_quiet) > 0
+    assert set(in_quiet.transaction_count_7d) == {0}
+    assert set((in_quiet.event_timestamp - pd.Timedelta(days=1)).dt.date) == {first_empty}
 
 
 def test_quarantine_files_what_the_backfill_files(spark, sequence):
@@ -208,7 +213,7 @@ def test_a_correction_crossing_midnight_moves_the_stored_row(spark, sequence):
     tiles = spark.read.format("delta").load(sequence["daily"].tables.user_tiles)
     tile = tiles.filter((F.col("user_id") == "u0") & (F.col("event_date") == dt.date(2026, 3, 4))).collect()
     assert [r.txn_count for r in tile] == ([len(left_behind)] if len(left_behind) else [])
-    report = next(r for r in sequence["reports"] if r["state"]["landing_days"] == "2026-03-06..2026-03-06")
+    report = next(r for r in sequence["reports"] if r["state"]["landing_days"] == "2026-03-05..2026-03-06")
     assert report["state"]["outcomes"].get("wins", 0) >= 1
     assert report["state"]["snapshot_days"][USER_TABLE].split("..")[0] <= "2026-03-04"
 
@@ -218,7 +223,7 @@ def test_rerunning_a_day_changes_nothing_and_a_backfill_restores_deleted_state(s
     before = state_frames(spark, daily)
     tables = {name: features(spark, getattr(daily.tables, name), key) for name, key in _KEYS.items()}
     quarantined = transaction_quarantine(spark, daily)
-    for day in (END, dt.date(2026, 3, 6)):
+    for day in (dt.date(2026, 3, 6),):
         stateful.run_from_state(spark, daily, run_date=day, tables=TABLES, allow_missing_days=True)
         assert_same_state(state_frames(spark, daily), before)
         for name, key in _KEYS.items():
