@@ -4,7 +4,9 @@ Two modes: `--start/--end` backfills snapshot days; `--run-date D` recomputes D 
 late-arrival lookback before it. Either way the job reads only the raw landing days its windows
 need, checks every row against FEATURES.md (bad rows go to the quarantine table, and
 `read = used + quarantined` is reported per table), and replaces exactly the computed days of each
-feature table in one Delta commit per table.
+feature table in one Delta commit per table. Once a `--start/--end --rebuild-state` backfill has
+built the stored state (silver tables and daily tiles), `--run-date` runs from it instead
+(jobs/features/stateful.py): it reads only the new landing days.
 
 Work done once: the raw transactions are scanned once, ranked by transaction_id (the one shuffle
 of full rows), and cached; quarantine, counts and both feature tables read that cache.
