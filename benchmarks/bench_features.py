@@ -10,6 +10,15 @@ conf/local.yaml:
   daily     `compute_features` for one `--run-date` (the last day plus the late-arrival lookback);
   daily floor  the floor over the landing days that daily run reads (lookback + merchant window).
 
+With `--stateful`, also (jobs/features/stateful.py):
+
+  backfill+state  the 90-day backfill with `rebuild_state` over all days but the last (silver, tiles);
+  daily from state  `run_from_state` for the last day: reads its one new landing day, MERGEs silver,
+            rebuilds the touched tiles and rolls the touched snapshot days;
+  state floor  read that landing day (both raw tables) plus the tiles the run rolled (user tiles of
+            its user snapshot days and the 7 before, merchant tiles of its merchant days and the 30
+            before), grouped by entity in one shuffle each (noop sink).
+
 Prints features/floor and daily/backfill ratios and writes benchmarks/out/bench_features.json. The
 daily floor bounds what any run reading its own input days can reach: a daily run cannot cost less
 than `daily floor`, so daily/backfill cannot drop below `daily floor / backfill`.
@@ -38,6 +47,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from jobs.config import Config, load_config  # noqa: E402
+from jobs.features import stateful  # noqa: E402
 from jobs.features.run_range import DateRange  # noqa: E402
 from jobs.features_job import compute_features  # noqa: E402
 from jobs.generate_job import count, generate  # noqa: E402
@@ -73,6 +83,11 @@ def config_for(base: Config, root: Path) -> Config:
         merchant_features=str(root / "features" / "merchant_risk_features"),
         staging=str(root / "staging"),
         training_sets=str(root / "training_sets"),
+        silver_transactions=str(root / "state" / "silver_transactions"),
+        silver_chargebacks=str(root / "state" / "silver_chargebacks"),
+        user_tiles=str(root / "state" / "user_tiles"),
+        merchant_tiles=str(root / "state" / "merchant_tiles"),
+        landed_days=str(root / "state" / "landed_days"),
     )
     monitoring = dataclasses.replace(
         base.monitoring,
@@ -112,6 +127,26 @@ def floor(spark: SparkSession, config: Config, first_day: dt.date, last_day: dt.
     by_entity_day.write.format("noop").mode("overwrite").save()
 
 
+def state_floor(spark: SparkSession, config: Config, day: dt.date, snapshot_days: dict[str, str]) -> None:
+    """Read one landing day of both raw tables and the tiles a run from state rolls, grouped by entity."""
+    starts = {t: dt.date.fromisoformat(r.split("..")[0]) for t, r in snapshot_days.items()}
+    windows = {
+        "user_transaction_features": config.features.user_window_days,
+        "merchant_risk_features": config.features.merchant_window_days,
+    }
+    txns = spark.read.format("delta").load(config.tables.raw_transactions).filter(F.col(INGEST_DATE) == day)
+    cbs = spark.read.format("delta").load(config.tables.raw_chargebacks).filter(F.col(INGEST_DATE) == day)
+    txns.groupBy("user_id").agg(F.sum("amount")).write.format("noop").mode("overwrite").save()
+    cbs.groupBy("transaction_id").count().write.format("noop").mode("overwrite").save()
+    for table, path, key in (
+        ("user_transaction_features", config.tables.user_tiles, "user_id"),
+        ("merchant_risk_features", config.tables.merchant_tiles, "merchant_id"),
+    ):
+        first = starts[table] - dt.timedelta(days=windows[table])
+        tiles = spark.read.format("delta").load(path).filter(F.col("event_date").between(first, day))
+        tiles.groupBy(key).agg(F.sum("txn_count")).write.format("noop").mode("overwrite").save()
+
+
 def timed(fn, *args, **kwargs) -> tuple[float, Any]:
     started = time.perf_counter()
     out = fn(*args, **kwargs)
@@ -131,6 +166,28 @@ def machine() -> dict[str, str]:
     }
 
 
+def time_stateful(spark: SparkSession, config: Config, params: SampleDataParams) -> dict[str, Any]:
+    """Build the state with the landing days before the last, then time one run from state for the
+    last day, and its floor. The first run from state is timed (a rerun would find its rows stored)."""
+    day = params.end_date
+    before = DateRange(params.start_date, day - dt.timedelta(days=1))
+    backfill_state_s, _ = timed(compute_features, spark, config, run_range=before, rebuild_state=True)
+    daily_state_s, out = timed(
+        stateful.run_from_state,
+        spark,
+        config,
+        run_date=day,
+        tables=("user_transaction_features", "merchant_risk_features"),
+    )
+    floor_s, _ = timed(state_floor, spark, config, day, out["state"]["snapshot_days"])
+    return {
+        "backfill_with_state_s": round(backfill_state_s, 1),
+        "daily_state_s": round(daily_state_s, 1),
+        "state_floor_s": round(floor_s, 1),
+        "state": out["state"],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1M,4M,16M", help="comma-separated transaction counts (k/M suffixes)")
@@ -141,6 +198,7 @@ def main() -> int:
         action="store_true",
         help="time the job with write-audit-publish on (bench_validation.py measures that cost on its own)",
     )
+    parser.add_argument("--stateful", action="store_true", help="also time a daily run from stored state")
     parser.add_argument(
         "--set",
         action="append",
@@ -199,8 +257,10 @@ def main() -> int:
             "daily_floor_s": round(daily_floor_s, 1),
             "daily_floor_over_floor": round(daily_floor_s / floor_s, 3),
             "daily_over_daily_floor": round(daily_s / daily_floor_s, 2),
-            "load_average_after": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         }
+        if args.stateful:
+            row.update(time_stateful(spark, config, params))
+        row["load_average_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
         report["sizes"].append(row)
         print(json.dumps(row), flush=True)
         (OUT / "bench_features.json").write_text(json.dumps(report, indent=2))
@@ -216,6 +276,19 @@ def main() -> int:
             f"| {r['daily_s']} | {r['daily_over_backfill']} | {r['daily_floor_s']} | {r['daily_floor_over_floor']} "
             f"| {r['daily_over_daily_floor']}x |"
         )
+    stateful_rows = [r for r in report["sizes"] if "daily_state_s" in r]
+    if stateful_rows:
+        print(
+            "\n| transactions | 89-day backfill + state s | daily from state s | daily from state/backfill "
+            "| state floor s | daily from state/state floor |"
+        )
+        print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+        for r in stateful_rows:
+            print(
+                f"| {r['transactions']:,} | {r['backfill_with_state_s']} | {r['daily_state_s']} "
+                f"| {round(r['daily_state_s'] / r['backfill_s'], 3)} | {r['state_floor_s']} "
+                f"| {round(r['daily_state_s'] / max(r['state_floor_s'], 0.05), 2)}x |"
+            )
     spark.stop()
     return 0
 

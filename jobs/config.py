@@ -106,6 +106,12 @@ class TablesConfig:
     merchant_features: Table
     staging: Table
     training_sets: Table
+    # The feature job's stored state (jobs/features/stateful.py): silver tables, daily tiles, landed days.
+    silver_transactions: Table
+    silver_chargebacks: Table
+    user_tiles: Table
+    merchant_tiles: Table
+    landed_days: Table
 
 
 @dataclass(frozen=True, config=_SECTION)
@@ -113,6 +119,9 @@ class FeaturesConfig:
     user_window_days: Int
     merchant_window_days: Int
     late_arrival_lookback_days: Int
+    # How many days a later duplicate may move a transaction's event date (a correction across
+    # midnight): the silver MERGE looks for the stored row that far around the incoming event dates.
+    correction_horizon_days: Int
 
 
 @dataclass(frozen=True, config=_SECTION)

@@ -108,6 +108,13 @@ def between_days(column: str, first: dt.date, last: dt.date) -> str:
     return f"{column} >= '{first.isoformat()}' AND {column} <= '{last.isoformat()}'"
 
 
+def on_days(column: str, days: Sequence[dt.date]) -> str:
+    """The `replaceWhere` predicate of a set of days of a date column (at least one)."""
+    if not days:
+        raise ValueError("on_days needs at least one day")
+    return f"{column} IN ({', '.join(repr(d.isoformat()) for d in sorted(days))})"
+
+
 def child(location: str, *parts: str) -> str:
     """A location inside a folder (`<folder>/a/b`) or a schema (`<schema>.a_b`, characters a table
     name cannot hold made `_`)."""

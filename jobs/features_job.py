@@ -4,7 +4,9 @@ Two modes: `--start/--end` backfills snapshot days; `--run-date D` recomputes D 
 late-arrival lookback before it. Either way the job reads only the raw landing days its windows
 need, checks every row against FEATURES.md (bad rows go to the quarantine table, and
 `read = used + quarantined` is reported per table), and replaces exactly the computed days of each
-feature table in one Delta commit per table.
+feature table in one Delta commit per table. Once a `--start/--end --rebuild-state` backfill has
+built the stored state (silver tables and daily tiles), `--run-date` runs from it instead
+(jobs/features/stateful.py): it reads only the new landing days.
 
 Work done once: the raw transactions are scanned once, ranked by transaction_id (the one shuffle
 of full rows), and cached; quarantine, counts and both feature tables read that cache.
@@ -27,7 +29,7 @@ from pyspark.sql import DataFrame, SparkSession
 from jobs import cli, delta_io
 from jobs.config import Config
 from jobs.errors import BadInputError, JobError
-from jobs.features import raw_rules
+from jobs.features import raw_rules, stateful
 from jobs.features.inputs import filter_landed_between, read_raw
 from jobs.features.merchant_features import build_merchant_risk_features
 from jobs.features.publish import replace_partitions
@@ -56,6 +58,12 @@ def build_parser(command: str = "features") -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--end", type=cli.parse_date, metavar=cli.DATE, help="last snapshot day of a backfill, inclusive"
+    )
+    parser.add_argument(
+        "--rebuild-state",
+        action="store_true",
+        help="with --start/--end: also rebuild the stored state (silver tables, daily tiles) from the landing days "
+        "read; from then on --run-date runs from that state (jobs/features/stateful.py)",
     )
     parser.add_argument(
         "--allow-missing-days",
@@ -95,15 +103,27 @@ def selected_tables(args: argparse.Namespace) -> list[str]:
 def validate_args(args: argparse.Namespace, config: Config) -> None:
     resolve_run_range(args, config)
     selected_tables(args)
+    if args.rebuild_state and args.run_date is not None:
+        raise BadInputError("--rebuild-state goes with a --start/--end backfill, not with --run-date")
 
 
 def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[str, Any]:
+    # A scheduled run goes from the stored state once a --rebuild-state backfill made it.
+    if args.run_date is not None and stateful.state_exists(spark, config):
+        return stateful.run_from_state(
+            spark,
+            config,
+            run_date=args.run_date,
+            tables=selected_tables(args),
+            allow_missing_days=args.allow_missing_days,
+        )
     return compute_features(
         spark,
         config,
         run_range=resolve_run_range(args, config),
         tables=selected_tables(args),
         allow_missing_days=args.allow_missing_days,
+        rebuild_state=args.rebuild_state,
     )
 
 
@@ -114,6 +134,7 @@ def compute_features(
     run_range: DateRange,
     tables: Sequence[str] = (USER_TABLE, MERCHANT_TABLE),
     allow_missing_days: bool = False,
+    rebuild_state: bool = False,
 ) -> dict[str, Any]:
     """Check the input is complete, read, check rows, quarantine, compute and publish; returns what the
     JSON line reports. Missing input raises NotReadyError before anything is written."""
@@ -206,6 +227,16 @@ def compute_features(
             "written": profiled,
             "duration_s": round(time.monotonic() - profile_started, 3),
         }
+        if rebuild_state:
+            report["state"] = stateful.rebuild_state(
+                spark,
+                config,
+                used_transactions=used_transactions,
+                chargebacks=chargebacks,
+                landing_days=(first_day, last_day),
+                run_id=run_id,
+                processed_at=computed_at,
+            )
     except JobError as err:
         # A run failing at the audit has already read, counted and quarantined: its JSON line says so.
         err.details = {**report, **getattr(err, "details", {})}  # type: ignore[attr-defined]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import delta_io
@@ -34,16 +34,33 @@ def select_quarantine_rows(
     ).select([F.col(f.name).cast(f.dataType) for f in QUARANTINE.fields])
 
 
-def replace_quarantine(rows: DataFrame, *, path: str, first_day: dt.date, last_day: dt.date) -> None:
+def replace_quarantine(
+    rows: DataFrame, *, path: str, first_day: dt.date, last_day: dt.date, source_table: str | None = None
+) -> None:
     """Replace the quarantined rows of the landing days the run read with this run's verdict.
 
     Runs overlap (a daily run rereads 30 landing days), so appending would file the same bad row
     once per run; replacing keeps one entry per rejected row, from the latest run that read its
-    day. One atomic commit; earlier verdicts stay readable by Delta time travel.
+    day. One atomic commit; earlier verdicts stay readable by Delta time travel. With `source_table`,
+    only that raw table's rows of those days are replaced.
     """
-    delta_io.overwrite(
-        rows,
-        path,
-        replace_where=delta_io.between_days(INGEST_DATE, first_day, last_day),
-        partition_by=["source_table"],
+    days = delta_io.between_days(INGEST_DATE, first_day, last_day)
+    replace_where = days if source_table is None else f"source_table = '{source_table}' AND {days}"
+    delta_io.overwrite(rows, path, replace_where=replace_where, partition_by=["source_table"])
+
+
+def merge_quarantine(spark: SparkSession, rows: DataFrame, *, path: str) -> None:
+    """File rows of earlier landing days (a stored row a later duplicate displaced) once: a row already
+    filed is updated to this run's entry, so a repeated run files nothing twice. One MERGE commit."""
+    same_row = (
+        "q.source_table = s.source_table AND q.ingest_date = s.ingest_date AND q.rule = s.rule "
+        "AND q.transaction_id = s.transaction_id AND q.record = s.record"
+    )
+    (
+        delta_io.delta_table(spark, path)
+        .alias("q")
+        .merge(rows.alias("s"), same_row)
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
     )

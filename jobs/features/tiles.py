@@ -1,0 +1,164 @@
+"""Daily tiles: per (entity, event day) partial aggregates of silver, and the windows rolled from them.
+
+User tile (user_id, event_date): `txn_count`, `amount_sum`, `amount_max`, `first_ts`, `last_ts` and
+`merchants`, the sorted set of merchants of that user-day. A window's distinct merchants are the
+size of the union of its tiles' sets, and its `avg_time_between_transactions` is
+(max last_ts - min first_ts) / (count - 1): consecutive gaps of an ordered sequence add up to its
+span. Both exact.
+
+Merchant tile (merchant_id, event_date): `txn_count`, `amount_sum` and `chargeback_filed_dates`,
+one entry (sorted, repeated) per transaction of that day whose first valid chargeback (FEATURES.md:
+filed at or after the transaction) was filed within the merchant window, by the day it was filed.
+Snapshot D counts a transaction of day d in D's window whose chargeback was filed on or before D.
+
+Rolling reads only the tiles of `[start - N, end]` (the window of the first day and of the day before
+it, for the quiet-window row) and reuses jobs.features.snapshots. Chargebacks become +1 on the filing
+day and -1 on d + N, whose running sum over the tiles read is exact from `start` on: a tile earlier
+than `start - N` has both its +1 and its -1 before `start`.
+
+Shuffles: building user tiles, one groupBy (user, day); merchant tiles, one join of the day's
+transaction ids with the stored chargebacks in reach by transaction_id, then one groupBy (merchant,
+day). Rolling: one exchange of the tiles by entity (merchant tiles: one groupBy (merchant, day) of the
++1/-1 events first); every window then runs inside those partitions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from jobs.features import merchant_features, user_features
+from jobs.features.run_range import DateRange
+from jobs.features.silver import EVENT_DATE, FILED_DATE
+from jobs.features.snapshots import (
+    DAY,
+    filter_snapshot_rows,
+    last_days,
+    select_schema,
+    with_snapshot_days,
+)
+from jobs.schemas import MERCHANT_RISK_FEATURES, USER_TRANSACTION_FEATURES
+
+USER_KEY = user_features.KEY
+MERCHANT_KEY = merchant_features.KEY
+
+
+def build_user_tiles(silver: DataFrame) -> DataFrame:
+    return silver.groupBy(USER_KEY, EVENT_DATE).agg(
+        F.count(F.lit(1)).alias("txn_count"),
+        F.sum("amount").alias("amount_sum"),
+        F.max("amount").alias("amount_max"),
+        F.min("event_timestamp").alias("first_ts"),
+        F.max("event_timestamp").alias("last_ts"),
+        F.array_sort(F.collect_set("merchant_id")).alias("merchants"),
+    )
+
+
+def build_merchant_tiles(silver: DataFrame, chargebacks: DataFrame, *, window_days: int) -> DataFrame:
+    """`chargebacks` are silver_chargebacks rows; those filed before their transaction do not count."""
+    events = silver.select("transaction_id", F.col("event_timestamp").alias("_event"))
+    first_valid = (
+        events.join(chargebacks.select("transaction_id", "chargeback_timestamp"), on="transaction_id", how="inner")
+        .filter(F.col("chargeback_timestamp") >= F.col("_event"))
+        .groupBy("transaction_id")
+        .agg(F.to_date(F.min("chargeback_timestamp")).alias("_filed"))
+    )
+    counts_in_window = F.col("_filed") <= F.date_add(F.col(EVENT_DATE), window_days - 1)
+    return (
+        silver.join(first_valid, on="transaction_id", how="left")
+        .groupBy(MERCHANT_KEY, EVENT_DATE)
+        .agg(
+            F.count(F.lit(1)).alias("txn_count"),
+            F.sum("amount").alias("amount_sum"),
+            F.array_sort(F.collect_list(F.when(counts_in_window, F.col("_filed")))).alias("chargeback_filed_dates"),
+        )
+    )
+
+
+def filter_tile_days(tiles: DataFrame, *, window_days: int, run_range: DateRange) -> DataFrame:
+    return tiles.filter(F.col(EVENT_DATE).between(run_range.first_input_day(window_days), run_range.end))
+
+
+def with_rolled_user_windows(snapshots: DataFrame, *, window_days: int) -> DataFrame:
+    window = last_days(USER_KEY, window_days)
+    merchants = F.array_distinct(F.flatten(F.collect_list("merchants").over(window)))
+    return (
+        snapshots.withColumn("w_count", F.coalesce(F.sum("txn_count").over(window), F.lit(0)))
+        .withColumn("w_amount_sum", F.sum("amount_sum").over(window))
+        .withColumn("w_amount_max", F.max("amount_max").over(window))
+        .withColumn("w_first_ts", F.min("first_ts").over(window))
+        .withColumn("w_last_ts", F.max("last_ts").over(window))
+        .withColumn("w_merchants", F.size(merchants))
+    )
+
+
+def roll_user_features(
+    tiles: DataFrame, *, run_range: DateRange, window_days: int, computed_at: dt.datetime | None = None
+) -> DataFrame:
+    daily = tiles.transform(filter_tile_days, window_days=window_days, run_range=run_range).select(
+        USER_KEY,
+        F.unix_date(F.col(EVENT_DATE)).alias(DAY),
+        "txn_count",
+        "amount_sum",
+        "amount_max",
+        "first_ts",
+        "last_ts",
+        "merchants",
+    )
+    return (
+        daily.repartition(USER_KEY)
+        .transform(with_snapshot_days, key=USER_KEY, window_days=window_days, run_range=run_range)
+        .transform(with_rolled_user_windows, window_days=window_days)
+        .transform(filter_snapshot_rows, run_range=run_range)
+        .transform(user_features.select_user_transaction_features, computed_at=computed_at)
+        .transform(select_schema, schema=USER_TRANSACTION_FEATURES)
+    )
+
+
+def merchant_daily_deltas(tiles: DataFrame, *, window_days: int) -> DataFrame:
+    """One row per (merchant, day): the tile's own count and sum, and the chargebacks' +1/-1 deltas."""
+    day = F.unix_date(F.col(EVENT_DATE))
+    own = tiles.select(
+        MERCHANT_KEY, day.alias(DAY), "txn_count", "amount_sum", F.lit(0).cast("long").alias("chargeback_delta")
+    )
+    filed = tiles.select(MERCHANT_KEY, day.alias("_day"), F.explode("chargeback_filed_dates").alias(FILED_DATE))
+    no_txn = [F.lit(0).cast("long").alias("txn_count"), F.lit(None).cast("double").alias("amount_sum")]
+    enters = filed.select(
+        MERCHANT_KEY,
+        F.unix_date(F.col(FILED_DATE)).alias(DAY),
+        *no_txn,
+        F.lit(1).cast("long").alias("chargeback_delta"),
+    )
+    leaves = filed.select(
+        MERCHANT_KEY,
+        (F.col("_day") + window_days).alias(DAY),
+        *no_txn,
+        F.lit(-1).cast("long").alias("chargeback_delta"),
+    )
+    return (
+        own.unionByName(enters)
+        .unionByName(leaves)
+        .groupBy(MERCHANT_KEY, DAY)
+        .agg(
+            F.sum("txn_count").alias("txn_count"),
+            F.sum("amount_sum").alias("amount_sum"),
+            F.sum("chargeback_delta").alias("chargeback_delta"),
+        )
+        .repartition(MERCHANT_KEY)
+    )
+
+
+def roll_merchant_features(
+    tiles: DataFrame, *, run_range: DateRange, window_days: int, computed_at: dt.datetime | None = None
+) -> DataFrame:
+    return (
+        tiles.transform(filter_tile_days, window_days=window_days, run_range=run_range)
+        .transform(merchant_daily_deltas, window_days=window_days)
+        .transform(with_snapshot_days, key=MERCHANT_KEY, window_days=window_days, run_range=run_range)
+        .transform(merchant_features.with_merchant_windows, window_days=window_days)
+        .transform(filter_snapshot_rows, run_range=run_range)
+        .transform(merchant_features.select_merchant_risk_features, computed_at=computed_at)
+        .transform(select_schema, schema=MERCHANT_RISK_FEATURES)
+    )
