@@ -152,30 +152,40 @@ def test_rerun_changes_nothing_but_created_timestamp_and_files_bad_rows_once(spa
     )
 
 
+# Daily runs over 03-04..03-12 cross what the equality rests on: rows of 03-05 land three days late
+# (the full lookback: only the run of 03-08 sees them), a 7-day window edge (03-05 leaves u2's window
+# on 03-12) and the 30-day edge (the first random rows, of 02-10, leave the merchants' windows on 03-12).
+DAILY = DateRange("2026-03-04", "2026-03-12")
+
+
 def test_day_by_day_runs_equal_one_backfill(spark, dataset, tmp_path):
     base = dataset["config"]
     from dataclasses import replace
 
-    daily_tables = replace(
-        base.tables,
-        user_features=str(tmp_path / "daily_users"),
-        merchant_features=str(tmp_path / "daily_merchants"),
-        quarantine=str(tmp_path / "q"),
-    )
-    daily = replace(base, tables=daily_tables)
+    def writing_under(folder):
+        tables = replace(
+            base.tables,
+            user_features=str(tmp_path / folder / "users"),
+            merchant_features=str(tmp_path / folder / "merchants"),
+            quarantine=str(tmp_path / folder / "q"),
+        )
+        return replace(base, tables=tables)
+
+    backfill, daily = writing_under("backfill"), writing_under("daily")
     lookback = base.features.late_arrival_lookback_days
-    first = dt.date(2026, 3, 1) + dt.timedelta(days=lookback)
-    compute_features(spark, base, run_range=DateRange("2026-03-01", "2026-03-20"), allow_missing_days=True)
-    compute_features(spark, daily, run_range=DateRange(dt.date(2026, 3, 1), first), allow_missing_days=True)
+    first = DAILY.start + dt.timedelta(days=lookback)
+    compute_features(spark, backfill, run_range=DAILY, allow_missing_days=True)
+    compute_features(spark, daily, run_range=DateRange(DAILY.start, first), allow_missing_days=True)
     day = first + dt.timedelta(days=1)
-    while day <= dt.date(2026, 3, 20):
+    while day <= DAILY.end:
         run_range = DateRange.ending_on(day, lookback_days=lookback)
         compute_features(spark, daily, run_range=run_range, allow_missing_days=True)
         day += dt.timedelta(days=1)
     for name, key in (("user_features", "user_id"), ("merchant_features", "merchant_id")):
-        backfill = comparable(feature_table(spark, getattr(base.tables, name)), key)
-        incremental = comparable(feature_table(spark, getattr(daily_tables, name)), key)
-        pd.testing.assert_frame_equal(incremental, backfill)
+        whole = comparable(feature_table(spark, getattr(backfill.tables, name)), key)
+        incremental = comparable(feature_table(spark, getattr(daily.tables, name)), key)
+        assert set(whole["snapshot_date"].astype(str)) == {str(d.date()) for d in pd.date_range(DAILY.start, DAILY.end)}
+        pd.testing.assert_frame_equal(incremental, whole)
 
 
 def test_run_date_recomputes_only_the_lookback_days(spark, dataset, capsys):
@@ -221,45 +231,60 @@ def test_missing_raw_column_names_table_and_column(spark, dataset, tmp_path, cap
     assert "table transactions: column merchant_id is missing" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
-def test_created_and_quarantined_instants_do_not_depend_on_the_machine_time_zone(spark, dataset, tmp_path, zone):
-    """The job run under a non-UTC `TZ` stamps the run's UTC instant and computes what a UTC run computes."""
+ZONES = ["Asia/Tokyo", "America/Los_Angeles"]
+ZONE_DAYS = DateRange("2026-03-18", "2026-03-20")  # reads b5 (landed 03-19, happened in the future)
+
+
+@pytest.fixture(scope="module")
+def zone_runs(spark, dataset, tmp_path_factory):
+    """The job under each non-UTC `TZ`, both processes at once (each waits mostly on its own JVM), and
+    one in-process UTC run of the same days: outputs and the instants around each process."""
+    from dataclasses import replace
+
+    root = tmp_path_factory.mktemp("zones")
+    days = ["--start", ZONE_DAYS.start.isoformat(), "--end", ZONE_DAYS.end.isoformat(), "--allow-missing-days"]
+    runs = {}
+    for zone in ZONES:
+        outputs = {name: str(root / zone.replace("/", "_") / name) for name in ("user", "merchant", "quarantine")}
+        sets = [f"tables.user_features={outputs['user']}", f"tables.merchant_features={outputs['merchant']}"]
+        sets.append(f"tables.quarantine={outputs['quarantine']}")
+        env = {**os.environ, "TZ": zone, "PYTHONPATH": str(REPO), "SPARK_LOCAL_IP": "127.0.0.1"}
+        argv = [sys.executable, "-m", "jobs", "features", "--config", str(dataset["config_file"]), *days]
+        argv += [arg for s in sets for arg in ("--set", s)]
+        started_us = time.time_ns() // 1000
+        process = subprocess.Popen(argv, env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        runs[zone] = {"outputs": outputs, "started_us": started_us, "process": process}
+    for run in runs.values():
+        run["stdout"], run["stderr"] = run["process"].communicate(timeout=600)
+        run["finished_us"] = time.time_ns() // 1000
     base = dataset["config"]
-    days = ["--start", "2026-03-18", "--end", "2026-03-20"]  # reads b5 (landed 03-19, happened in the future)
-    outputs = {name: str(tmp_path / zone.replace("/", "_") / name) for name in ("user", "merchant", "quarantine")}
-    sets = [f"tables.user_features={outputs['user']}", f"tables.merchant_features={outputs['merchant']}"]
-    sets.append(f"tables.quarantine={outputs['quarantine']}")
-    env = {**os.environ, "TZ": zone, "PYTHONPATH": str(REPO), "SPARK_LOCAL_IP": "127.0.0.1"}
-    argv = [sys.executable, "-m", "jobs", "features", "--config", str(dataset["config_file"]), *days]
-    argv += ["--allow-missing-days", *[arg for s in sets for arg in ("--set", s)]]
-    started_us = time.time_ns() // 1000
-    done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
-    finished_us = time.time_ns() // 1000
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    utc_tables = replace(
+        base.tables,
+        user_features=str(root / "utc_users"),
+        merchant_features=str(root / "utc_merchants"),
+        quarantine=str(root / "utc_q"),
+    )
+    compute_features(spark, replace(base, tables=utc_tables), run_range=ZONE_DAYS, allow_missing_days=True)
+    return runs, utc_tables
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_created_and_quarantined_instants_do_not_depend_on_the_machine_time_zone(spark, zone_runs, zone):
+    """The job run under a non-UTC `TZ` stamps the run's UTC instant and computes what a UTC run computes."""
+    runs, utc_tables = zone_runs
+    run = runs[zone]
+    outputs = run["outputs"]
+    assert run["process"].returncode == 0, run["stdout"][-2000:] + run["stderr"][-2000:]
 
     def stamps(path, column):
         return {r[0] for r in spark.read.format("delta").load(path).select(F.unix_micros(column)).distinct().collect()}
 
     (created,) = stamps(outputs["user"], "created_timestamp") | stamps(outputs["merchant"], "created_timestamp")
     assert stamps(outputs["quarantine"], "quarantined_at") == {created}
-    assert started_us <= created <= finished_us
+    assert run["started_us"] <= created <= run["finished_us"]
     latest_event = spark.read.format("delta").load(outputs["user"]).agg(F.max(F.unix_micros("event_timestamp")))
     assert latest_event.first()[0] <= created
 
-    from dataclasses import replace
-
-    utc_tables = replace(
-        base.tables,
-        user_features=str(tmp_path / "utc_users"),
-        merchant_features=str(tmp_path / "utc_merchants"),
-        quarantine=str(tmp_path / "utc_q"),
-    )
-    compute_features(
-        spark,
-        replace(base, tables=utc_tables),
-        run_range=DateRange("2026-03-18", "2026-03-20"),
-        allow_missing_days=True,
-    )
     for path, utc_path, key in (
         (outputs["user"], utc_tables.user_features, "user_id"),
         (outputs["merchant"], utc_tables.merchant_features, "merchant_id"),
