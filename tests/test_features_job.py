@@ -152,10 +152,12 @@ def test_rerun_changes_nothing_but_created_timestamp_and_files_bad_rows_once(spa
     )
 
 
-# Daily runs over 03-04..03-12 cross what the equality rests on: rows of 03-05 land three days late
-# (the full lookback: only the run of 03-08 sees them), a 7-day window edge (03-05 leaves u2's window
-# on 03-12) and the 30-day edge (the first random rows, of 02-10, leave the merchants' windows on 03-12).
-DAILY = DateRange("2026-03-04", "2026-03-12")
+# Daily runs over 03-04..03-13 cross what the equality rests on: rows of 03-05 land three days late
+# (the full lookback: only the run of 03-08 sees them), 7-day window edges (03-05 leaves u2's window on
+# 03-12) and the 30-day edge (the first random rows, of 02-10, leave the merchants' windows on 03-12;
+# runs starting 03-10 or later need them). A pandas replay of these runs with the oracle tells a lookback
+# of 2, users read from 4 days back or merchants from 27 days back from the job (each gives other rows).
+DAILY = DateRange("2026-03-04", "2026-03-13")
 
 
 def test_day_by_day_runs_equal_one_backfill(spark, dataset, tmp_path):
@@ -236,27 +238,11 @@ ZONE_DAYS = DateRange("2026-03-18", "2026-03-20")  # reads b5 (landed 03-19, hap
 
 
 @pytest.fixture(scope="module")
-def zone_runs(spark, dataset, tmp_path_factory):
-    """The job under each non-UTC `TZ`, both processes at once (each waits mostly on its own JVM), and
-    one in-process UTC run of the same days: outputs and the instants around each process."""
+def utc_run(spark, dataset, tmp_path_factory):
+    """The tables an in-process (UTC) run of ZONE_DAYS writes: the reference of every time zone's run."""
     from dataclasses import replace
 
-    root = tmp_path_factory.mktemp("zones")
-    days = ["--start", ZONE_DAYS.start.isoformat(), "--end", ZONE_DAYS.end.isoformat(), "--allow-missing-days"]
-    runs = {}
-    for zone in ZONES:
-        outputs = {name: str(root / zone.replace("/", "_") / name) for name in ("user", "merchant", "quarantine")}
-        sets = [f"tables.user_features={outputs['user']}", f"tables.merchant_features={outputs['merchant']}"]
-        sets.append(f"tables.quarantine={outputs['quarantine']}")
-        env = {**os.environ, "TZ": zone, "PYTHONPATH": str(REPO), "SPARK_LOCAL_IP": "127.0.0.1"}
-        argv = [sys.executable, "-m", "jobs", "features", "--config", str(dataset["config_file"]), *days]
-        argv += [arg for s in sets for arg in ("--set", s)]
-        started_us = time.time_ns() // 1000
-        process = subprocess.Popen(argv, env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        runs[zone] = {"outputs": outputs, "started_us": started_us, "process": process}
-    for run in runs.values():
-        run["stdout"], run["stderr"] = run["process"].communicate(timeout=600)
-        run["finished_us"] = time.time_ns() // 1000
+    root = tmp_path_factory.mktemp("utc")
     base = dataset["config"]
     utc_tables = replace(
         base.tables,
@@ -265,34 +251,43 @@ def zone_runs(spark, dataset, tmp_path_factory):
         quarantine=str(root / "utc_q"),
     )
     compute_features(spark, replace(base, tables=utc_tables), run_range=ZONE_DAYS, allow_missing_days=True)
-    return runs, utc_tables
+    return utc_tables
 
 
 @pytest.mark.parametrize("zone", ZONES)
-def test_created_and_quarantined_instants_do_not_depend_on_the_machine_time_zone(spark, zone_runs, zone):
+def test_created_and_quarantined_instants_do_not_depend_on_the_machine_time_zone(
+    spark, dataset, utc_run, tmp_path, zone
+):
     """The job run under a non-UTC `TZ` stamps the run's UTC instant and computes what a UTC run computes."""
-    runs, utc_tables = zone_runs
-    run = runs[zone]
-    outputs = run["outputs"]
-    assert run["process"].returncode == 0, run["stdout"][-2000:] + run["stderr"][-2000:]
+    days = ["--start", ZONE_DAYS.start.isoformat(), "--end", ZONE_DAYS.end.isoformat()]
+    outputs = {name: str(tmp_path / zone.replace("/", "_") / name) for name in ("user", "merchant", "quarantine")}
+    sets = [f"tables.user_features={outputs['user']}", f"tables.merchant_features={outputs['merchant']}"]
+    sets.append(f"tables.quarantine={outputs['quarantine']}")
+    env = {**os.environ, "TZ": zone, "PYTHONPATH": str(REPO), "SPARK_LOCAL_IP": "127.0.0.1"}
+    argv = [sys.executable, "-m", "jobs", "features", "--config", str(dataset["config_file"]), *days]
+    argv += ["--allow-missing-days", *[arg for s in sets for arg in ("--set", s)]]
+    started_us = time.time_ns() // 1000
+    done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
+    finished_us = time.time_ns() // 1000
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
     def stamps(path, column):
         return {r[0] for r in spark.read.format("delta").load(path).select(F.unix_micros(column)).distinct().collect()}
 
     (created,) = stamps(outputs["user"], "created_timestamp") | stamps(outputs["merchant"], "created_timestamp")
     assert stamps(outputs["quarantine"], "quarantined_at") == {created}
-    assert run["started_us"] <= created <= run["finished_us"]
+    assert started_us <= created <= finished_us
     latest_event = spark.read.format("delta").load(outputs["user"]).agg(F.max(F.unix_micros("event_timestamp")))
     assert latest_event.first()[0] <= created
 
     for path, utc_path, key in (
-        (outputs["user"], utc_tables.user_features, "user_id"),
-        (outputs["merchant"], utc_tables.merchant_features, "merchant_id"),
+        (outputs["user"], utc_run.user_features, "user_id"),
+        (outputs["merchant"], utc_run.merchant_features, "merchant_id"),
     ):
         pd.testing.assert_frame_equal(
             comparable(feature_table(spark, path), key), comparable(feature_table(spark, utc_path), key)
         )
     quarantined = ["source_table", "rule", "transaction_id", "ingest_date", "record"]
     got = feature_table(spark, outputs["quarantine"]).select(quarantined).orderBy(quarantined).toPandas()
-    want = feature_table(spark, utc_tables.quarantine).select(quarantined).orderBy(quarantined).toPandas()
+    want = feature_table(spark, utc_run.quarantine).select(quarantined).orderBy(quarantined).toPandas()
     pd.testing.assert_frame_equal(got, want)
