@@ -155,8 +155,8 @@ def test_rerun_changes_nothing_but_created_timestamp_and_files_bad_rows_once(spa
 # Daily runs over 03-04..03-13 cross what the equality rests on: rows of 03-05 land three days late
 # (the full lookback: only the run of 03-08 sees them), 7-day window edges (03-05 leaves u2's window on
 # 03-12) and the 30-day edge (the first random rows, of 02-10, leave the merchants' windows on 03-12;
-# runs starting 03-10 or later need them). A pandas replay of these runs with the oracle tells a lookback
-# of 2, users read from 4 days back or merchants from 27 days back from the job (each gives other rows).
+# runs starting 03-10 or later need them). Replayed in pandas with tests/oracle.py, these runs give other
+# rows than the backfill with a lookback of 2, users read from 4 days back or merchants from 27 days back.
 DAILY = DateRange("2026-03-04", "2026-03-13")
 
 
