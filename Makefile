@@ -6,7 +6,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(PY)
 export PYSPARK_DRIVER_PYTHON := $(PY)
 
-.PHONY: setup demo test test-unit dq browser lint clean airflow-venv emr-jars package feast-suite
+.PHONY: setup demo test test-unit test-integration dq browser lint clean airflow-venv emr-jars package feast-suite
 
 setup: $(VENV)/.installed jars/.resolved node_modules/.installed
 
@@ -30,6 +30,15 @@ demo: setup
 test: setup browser airflow-venv package
 	$(PY) -m pytest -q --durations=15
 	$(MAKE) dq
+
+# The unit tests alone (pure transformations on tiny DataFrames in the one local SparkSession, parsers,
+# config): no server, subprocess, job run or packaged artifact, so nothing to build first.
+test-unit: setup
+	$(PY) -m pytest -q -m "not integration" --durations=10
+
+# The tests marked `integration` (jobs end to end, dynalite, Spark standalone, Chromium, subprocesses).
+test-integration: setup browser airflow-venv package
+	$(PY) -m pytest -q -m integration --durations=15
 
 # Headless Chromium for the Data Docs browser test (Debian's package); installs only when missing.
 browser:

@@ -14,12 +14,15 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import pytest
 from dq_support import day, nullable, ts
 
 from expectations.common import MIDNIGHT_REGEX
 from jobs.config import load_config
 from jobs.quality.validation import suite_params, validate_table
 from jobs.schemas import USER_TRANSACTION_FEATURES
+
+pytestmark = pytest.mark.integration
 
 CHROMIUM_FLAGS = [
     "--headless",

@@ -148,6 +148,7 @@ def wheel_entry_points(wheel: Path) -> configparser.ConfigParser:
     return parser
 
 
+@pytest.mark.integration
 def test_every_task_runs_an_entry_point_of_the_built_wheel(settings, built_wheel):
     assert built_wheel.is_file(), f"the build made no {WHEEL}"
     scripts = dict(wheel_entry_points(built_wheel)["console_scripts"])

@@ -73,6 +73,7 @@ def run_guide_script(repo: Path) -> pd.DataFrame:
     return runpy.run_path(str(script))["training_df"]
 
 
+@pytest.mark.integration
 def test_guide_script_returns_point_in_time_values(repo):
     training_df = run_guide_script(repo)
     assert list(training_df.columns) == ["user_id", "merchant_id", "event_timestamp", "label", *FEATURES]
@@ -80,6 +81,7 @@ def test_guide_script_returns_point_in_time_values(repo):
     assert by_entity(training_df) == EXPECTED
 
 
+@pytest.mark.integration
 def test_non_utc_session_time_zone_gives_the_same_values(spark, repo):
     previous = spark.conf.get("spark.sql.session.timeZone")
     spark.conf.set("spark.sql.session.timeZone", "Asia/Seoul")
@@ -90,6 +92,7 @@ def test_non_utc_session_time_zone_gives_the_same_values(spark, repo):
     assert by_entity(training_df) == EXPECTED
 
 
+@pytest.mark.integration
 def test_spark_frame_for_big_results_is_lazy_and_equal(spark, repo):
     store = FeatureStore(repo_path=str(repo))
     entity_df = spark.createDataFrame(
@@ -104,6 +107,7 @@ def test_spark_frame_for_big_results_is_lazy_and_equal(spark, repo):
     assert job.metadata.min_event_timestamp == ts("2026-03-01 10:00:00")
 
 
+@pytest.mark.integration
 def test_multi_column_keys_whose_concatenations_collide(spark, tmp_path):
     """(1, 12) and (11, 2) both concatenate to "112"; each must get its own row's values."""
     table = tmp_path / "pairs"
@@ -160,6 +164,7 @@ def test_the_repo_names_our_store():
     assert store._get_provider().offline_store.__class__ is FraudSparkOfflineStore
 
 
+@pytest.mark.integration
 def test_sdk_and_job_return_identical_rows(spark, repo, tmp_path):
     from chispa import assert_df_equality
 
@@ -239,6 +244,7 @@ def trips(store: FeatureStore, entity_df: pd.DataFrame, **kwargs) -> list:
     return [_plain(v) for v in frame.sort_values("row").avg_daily_trips]
 
 
+@pytest.mark.integration
 def test_filter_by_created_timestamp_leaves_out_a_backfill_created_after_the_entity_row(spark, tmp_path):
     tomorrow, day_after = NOW + DAY, NOW + 2 * DAY
     rows = [(1001, 10, NOW, NOW), (1002, 30, NOW, NOW), (1001, 20, NOW, day_after), (1002, 40, NOW, day_after)]
@@ -248,6 +254,7 @@ def test_filter_by_created_timestamp_leaves_out_a_backfill_created_after_the_ent
     assert trips(store, entity_df, filter_by_created_timestamp=True) == [10.0, 30.0]
 
 
+@pytest.mark.integration
 def test_backfills_without_the_filter_take_the_latest_event_then_the_latest_created(spark, tmp_path):
     tomorrow, day_after = NOW + DAY, NOW + 2 * DAY
     rows = [(1001, 10, NOW, NOW), (1001, 20, NOW, tomorrow), (1002, 30, NOW, tomorrow), (1002, 40, tomorrow, NOW)]
@@ -257,6 +264,7 @@ def test_backfills_without_the_filter_take_the_latest_event_then_the_latest_crea
 
 
 @pytest.mark.parametrize("ttl_hours", [None, 30])
+@pytest.mark.integration
 def test_filter_by_created_timestamp_on_random_backfills_matches_the_oracle(spark, tmp_path, ttl_hours):
     """Rows land from an hour before to four days after their event, some never stamped; entity rows
     fall before, between and after them. Every row's value is checked against the brute-force oracle,

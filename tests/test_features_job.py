@@ -152,30 +152,42 @@ def test_rerun_changes_nothing_but_created_timestamp_and_files_bad_rows_once(spa
     )
 
 
+# Daily runs over 03-04..03-13 cross what the equality rests on: rows of 03-05 land three days late
+# (the full lookback: only the run of 03-08 sees them), 7-day window edges (03-05 leaves u2's window on
+# 03-12) and the 30-day edge (the first random rows, of 02-10, leave the merchants' windows on 03-12;
+# runs starting 03-10 or later need them). Replayed in pandas with tests/oracle.py, these runs give other
+# rows than the backfill with a lookback of 2, users read from 4 days back or merchants from 27 days back.
+DAILY = DateRange("2026-03-04", "2026-03-13")
+
+
 def test_day_by_day_runs_equal_one_backfill(spark, dataset, tmp_path):
     base = dataset["config"]
     from dataclasses import replace
 
-    daily_tables = replace(
-        base.tables,
-        user_features=str(tmp_path / "daily_users"),
-        merchant_features=str(tmp_path / "daily_merchants"),
-        quarantine=str(tmp_path / "q"),
-    )
-    daily = replace(base, tables=daily_tables)
+    def writing_under(folder):
+        tables = replace(
+            base.tables,
+            user_features=str(tmp_path / folder / "users"),
+            merchant_features=str(tmp_path / folder / "merchants"),
+            quarantine=str(tmp_path / folder / "q"),
+        )
+        return replace(base, tables=tables)
+
+    backfill, daily = writing_under("backfill"), writing_under("daily")
     lookback = base.features.late_arrival_lookback_days
-    first = dt.date(2026, 3, 1) + dt.timedelta(days=lookback)
-    compute_features(spark, base, run_range=DateRange("2026-03-01", "2026-03-20"), allow_missing_days=True)
-    compute_features(spark, daily, run_range=DateRange(dt.date(2026, 3, 1), first), allow_missing_days=True)
+    first = DAILY.start + dt.timedelta(days=lookback)
+    compute_features(spark, backfill, run_range=DAILY, allow_missing_days=True)
+    compute_features(spark, daily, run_range=DateRange(DAILY.start, first), allow_missing_days=True)
     day = first + dt.timedelta(days=1)
-    while day <= dt.date(2026, 3, 20):
+    while day <= DAILY.end:
         run_range = DateRange.ending_on(day, lookback_days=lookback)
         compute_features(spark, daily, run_range=run_range, allow_missing_days=True)
         day += dt.timedelta(days=1)
     for name, key in (("user_features", "user_id"), ("merchant_features", "merchant_id")):
-        backfill = comparable(feature_table(spark, getattr(base.tables, name)), key)
-        incremental = comparable(feature_table(spark, getattr(daily_tables, name)), key)
-        pd.testing.assert_frame_equal(incremental, backfill)
+        whole = comparable(feature_table(spark, getattr(backfill.tables, name)), key)
+        incremental = comparable(feature_table(spark, getattr(daily.tables, name)), key)
+        assert set(whole["snapshot_date"].astype(str)) == {str(d.date()) for d in pd.date_range(DAILY.start, DAILY.end)}
+        pd.testing.assert_frame_equal(incremental, whole)
 
 
 def test_run_date_recomputes_only_the_lookback_days(spark, dataset, capsys):
@@ -221,11 +233,33 @@ def test_missing_raw_column_names_table_and_column(spark, dataset, tmp_path, cap
     assert "table transactions: column merchant_id is missing" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/Los_Angeles"])
-def test_created_and_quarantined_instants_do_not_depend_on_the_machine_time_zone(spark, dataset, tmp_path, zone):
-    """The job run under a non-UTC `TZ` stamps the run's UTC instant and computes what a UTC run computes."""
+ZONES = ["Asia/Tokyo", "America/Los_Angeles"]
+ZONE_DAYS = DateRange("2026-03-18", "2026-03-20")  # reads b5 (landed 03-19, happened in the future)
+
+
+@pytest.fixture(scope="module")
+def utc_run(spark, dataset, tmp_path_factory):
+    """The tables an in-process (UTC) run of ZONE_DAYS writes: the reference of every time zone's run."""
+    from dataclasses import replace
+
+    root = tmp_path_factory.mktemp("utc")
     base = dataset["config"]
-    days = ["--start", "2026-03-18", "--end", "2026-03-20"]  # reads b5 (landed 03-19, happened in the future)
+    utc_tables = replace(
+        base.tables,
+        user_features=str(root / "utc_users"),
+        merchant_features=str(root / "utc_merchants"),
+        quarantine=str(root / "utc_q"),
+    )
+    compute_features(spark, replace(base, tables=utc_tables), run_range=ZONE_DAYS, allow_missing_days=True)
+    return utc_tables
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_created_and_quarantined_instants_do_not_depend_on_the_machine_time_zone(
+    spark, dataset, utc_run, tmp_path, zone
+):
+    """The job run under a non-UTC `TZ` stamps the run's UTC instant and computes what a UTC run computes."""
+    days = ["--start", ZONE_DAYS.start.isoformat(), "--end", ZONE_DAYS.end.isoformat()]
     outputs = {name: str(tmp_path / zone.replace("/", "_") / name) for name in ("user", "merchant", "quarantine")}
     sets = [f"tables.user_features={outputs['user']}", f"tables.merchant_features={outputs['merchant']}"]
     sets.append(f"tables.quarantine={outputs['quarantine']}")
@@ -246,28 +280,14 @@ def test_created_and_quarantined_instants_do_not_depend_on_the_machine_time_zone
     latest_event = spark.read.format("delta").load(outputs["user"]).agg(F.max(F.unix_micros("event_timestamp")))
     assert latest_event.first()[0] <= created
 
-    from dataclasses import replace
-
-    utc_tables = replace(
-        base.tables,
-        user_features=str(tmp_path / "utc_users"),
-        merchant_features=str(tmp_path / "utc_merchants"),
-        quarantine=str(tmp_path / "utc_q"),
-    )
-    compute_features(
-        spark,
-        replace(base, tables=utc_tables),
-        run_range=DateRange("2026-03-18", "2026-03-20"),
-        allow_missing_days=True,
-    )
     for path, utc_path, key in (
-        (outputs["user"], utc_tables.user_features, "user_id"),
-        (outputs["merchant"], utc_tables.merchant_features, "merchant_id"),
+        (outputs["user"], utc_run.user_features, "user_id"),
+        (outputs["merchant"], utc_run.merchant_features, "merchant_id"),
     ):
         pd.testing.assert_frame_equal(
             comparable(feature_table(spark, path), key), comparable(feature_table(spark, utc_path), key)
         )
     quarantined = ["source_table", "rule", "transaction_id", "ingest_date", "record"]
     got = feature_table(spark, outputs["quarantine"]).select(quarantined).orderBy(quarantined).toPandas()
-    want = feature_table(spark, utc_tables.quarantine).select(quarantined).orderBy(quarantined).toPandas()
+    want = feature_table(spark, utc_run.quarantine).select(quarantined).orderBy(quarantined).toPandas()
     pd.testing.assert_frame_equal(got, want)

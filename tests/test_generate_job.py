@@ -109,6 +109,7 @@ def index_of(ids: pd.Series) -> pd.Series:
 # --- result line and row counts ------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_result_line_counts_every_table_and_bad_row_kind(generated):
     result, _, tables = generated
     assert {name: t["rows"] for name, t in result["tables"].items()} == {name: len(df) for name, df in tables.items()}
@@ -118,6 +119,7 @@ def test_result_line_counts_every_table_and_bad_row_kind(generated):
     assert json.dumps(result, default=str)
 
 
+@pytest.mark.integration
 def test_schemas_are_the_declared_ones(spark, generated):
     from jobs.schemas import LABELS, RAW_CHARGEBACKS, RAW_TRANSACTIONS
 
@@ -134,6 +136,7 @@ def test_schemas_are_the_declared_ones(spark, generated):
 # --- determinism ---------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_same_seed_gives_identical_tables_whatever_the_partitioning(spark, generated):
     _, job_config, _ = generated
     rebuilt = generate_job.build_tables(spark, PARAMS, partitions=1)
@@ -166,6 +169,7 @@ def test_partition_count_does_not_change_any_row(spark):
 # --- realism -------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_activity_is_heavy_tailed_per_user_and_per_merchant(generated):
     txns = used_transactions(generated[2]["raw_transactions"])
     per_user = txns.user_id.value_counts()
@@ -177,6 +181,7 @@ def test_activity_is_heavy_tailed_per_user_and_per_merchant(generated):
     assert per_user.size > PARAMS.users * 0.5
 
 
+@pytest.mark.integration
 def test_amounts_are_positive_and_lognormal_shaped(generated):
     amounts = used_transactions(generated[2]["raw_transactions"]).amount
     assert (amounts > 0).all() and np.isfinite(amounts).all()
@@ -187,6 +192,7 @@ def test_amounts_are_positive_and_lognormal_shaped(generated):
     assert 0.7 < logs.std() < 1.2
 
 
+@pytest.mark.integration
 def test_a_few_percent_of_rows_land_one_to_three_days_late(generated):
     txns = used_transactions(generated[2]["raw_transactions"])
     lag_days = (pd.to_datetime(txns.ingest_date) - txns.event_timestamp.dt.normalize()).dt.days
@@ -199,6 +205,7 @@ def test_a_few_percent_of_rows_land_one_to_three_days_late(generated):
     assert txns.event_timestamp.max() < REFERENCE
 
 
+@pytest.mark.integration
 def test_chargebacks_are_commoner_at_risky_merchants_and_for_fraud_users(generated):
     tables = generated[2]
     txns = used_transactions(tables["raw_transactions"])
@@ -212,6 +219,7 @@ def test_chargebacks_are_commoner_at_risky_merchants_and_for_fraud_users(generat
     assert charged[is_fraud_user].mean() > 5 * charged[honest].mean()
 
 
+@pytest.mark.integration
 def test_good_chargebacks_land_the_day_they_are_filed_days_after_the_transaction(generated):
     tables = generated[2]
     cbs = tables["raw_chargebacks"]
@@ -223,6 +231,7 @@ def test_good_chargebacks_land_the_day_they_are_filed_days_after_the_transaction
     assert (pd.to_datetime(good.ingest_date) == good.chargeback_timestamp.dt.normalize()).all()
 
 
+@pytest.mark.integration
 def test_fraud_labels_mark_bursts_of_fraud_users_at_risky_merchants(generated):
     tables = generated[2]
     labels = tables["labels"]
@@ -245,6 +254,7 @@ def test_fraud_labels_mark_bursts_of_fraud_users_at_risky_merchants(generated):
 # --- bad rows ------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_each_bad_transaction_breaks_exactly_its_rule(generated):
     txns = generated[2]["raw_transactions"]
     first = first_broken_rule(txns)
@@ -252,6 +262,7 @@ def test_each_bad_transaction_breaks_exactly_its_rule(generated):
     assert (transaction_rule_breaks(txns).sum(axis=1) <= 1).all()
 
 
+@pytest.mark.integration
 def test_bad_transactions_vary_how_they_break_and_land_inside_the_read_range(generated):
     txns = generated[2]["raw_transactions"]
     first = first_broken_rule(txns)
@@ -268,6 +279,7 @@ def test_bad_transactions_vary_how_they_break_and_land_inside_the_read_range(gen
     assert ingest.between(pd.Timestamp("2026-01-01"), pd.Timestamp("2026-01-14")).all()
 
 
+@pytest.mark.integration
 def test_each_bad_chargeback_breaks_exactly_its_rule(generated):
     tables = generated[2]
     first = chargeback_first_broken_rule(tables["raw_chargebacks"], tables["raw_transactions"])

@@ -169,6 +169,7 @@ def _scan(client, table: str) -> dict[str, dict]:
     return {item["entity_id"]["S"]: item for item in items}
 
 
+@pytest.mark.integration
 def test_items_are_byte_identical_to_feasts_writer(spark, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "embedded-dynalite")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "embedded-dynalite")

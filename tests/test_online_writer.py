@@ -68,6 +68,7 @@ def dynamo():
         yield url
 
 
+@pytest.mark.integration
 def test_throttling_and_unprocessed_items_land_once_with_the_right_value(spark, dynamo):
     rows = [(f"u{i:05d}", day(1 + i % 9), i, i / 4) for i in range(600)]
     table = "faults.injected"
@@ -96,6 +97,7 @@ def test_throttling_and_unprocessed_items_land_once_with_the_right_value(spark, 
         assert item["event_ts"]["S"] == str(make_tzaware(event))
 
 
+@pytest.mark.integration
 def test_retries_stop_at_the_bound_and_the_task_fails(spark, dynamo):
     client = dynamodb_client(dynamo, region="us-east-1")
     ensure_table(client, "faults.bounded", ttl_attribute=None)
@@ -212,6 +214,7 @@ def _count(repo, dynamo, user: str) -> int | None:
     return ValueProto.FromString(item["Item"]["values"]["M"]["transaction_count_7d"]["B"]).int64_val
 
 
+@pytest.mark.integration
 def test_endpoint_down_exits_3_leaves_the_registry_and_the_rerun_succeeds(repo, dynamo, capsys):
     before = repo.registry.read_bytes()
     down = f"http://127.0.0.1:{free_port()}"
@@ -225,6 +228,7 @@ def test_endpoint_down_exits_3_leaves_the_registry_and_the_rerun_succeeds(repo, 
     assert (_count(repo, dynamo, "user_a"), _count(repo, dynamo, "user_c")) == (2, 7)
 
 
+@pytest.mark.integration
 def test_a_failed_write_records_nothing(repo, dynamo, capsys):
     proxy = FaultProxy(dynamo, throttle_every=1)
     before = repo.registry.read_bytes()
@@ -238,6 +242,7 @@ def test_a_failed_write_records_nothing(repo, dynamo, capsys):
     assert repo.registry.read_bytes() == before
 
 
+@pytest.mark.integration
 def test_backfill_of_an_older_window_keeps_the_newer_values(repo, dynamo, capsys):
     code, _ = _job("materialize", RECENT, repo.overrides(dynamo), capsys)
     assert code == 0

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from package_support import REPO, install_wheel
 
 from jobs import resources
@@ -34,6 +35,7 @@ def test_a_checkout_reads_its_own_folders():
     assert resources.base_dir() == REPO
 
 
+@pytest.mark.integration
 def test_the_installed_wheel_reads_its_packaged_copy_and_the_working_directory(tmp_path):
     site = install_wheel(tmp_path / "site")
     work = tmp_path / "work"

@@ -29,6 +29,8 @@ from pyspark.sql import functions as F
 from jobs.training_set_job import main
 from oracle import point_in_time
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def base(spark, tmp_path_factory):

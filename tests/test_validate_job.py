@@ -12,6 +12,8 @@ from dq_support import day, ts
 from jobs import validate_job
 from jobs.schemas import USER_TRANSACTION_FEATURES
 
+pytestmark = pytest.mark.integration
+
 
 def feature_row(user, snapshot, count=2):
     event = ts(f"{snapshot}T00:00:00") + dt.timedelta(days=1)
