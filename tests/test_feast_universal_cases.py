@@ -27,6 +27,8 @@ from feast.types import Float64, Int32, Int64
 
 from jobs.offline_store.feast_store import FraudSparkOfflineStoreConfig
 
+pytestmark = pytest.mark.integration  # the Feast SDK against real stores, Feast's stock Spark store as the oracle
+
 UTC = dt.UTC
 BASE = dt.datetime(2026, 3, 10, tzinfo=UTC)
 HOUR = dt.timedelta(hours=1)
