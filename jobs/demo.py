@@ -51,10 +51,11 @@ class _StepFailed(JobError):
 
 
 def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
-    from jobs.materialize_job import materialize, online_endpoint
+    from jobs.feast_repo import apply_repo
+    from jobs.materialize_job import materialize
     from jobs.offline_store.demo import print_training_set
     from jobs.online_store.demo import run_inference_script
-    from jobs.online_store.registry import apply_repo
+    from jobs.online_store.embedded import online_endpoint
 
     where = ["--config", args.config] if args.config else ["--env", args.env or "local"]
     where += [f"--set={override}" for override in args.overrides]

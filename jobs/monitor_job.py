@@ -23,16 +23,16 @@ is stale, drifted (unless --report-only) or skewed; 2 for bad input; 3 when a st
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import functions as F
 
+from jobs.aws_credentials import loopback_credentials
 from jobs.cli import command_parser, parse_date, parse_timestamp, run_command
 from jobs.config import Config
 from jobs.errors import BadInputError, DataQualityError, InfrastructureError
@@ -241,10 +241,10 @@ def run_freshness(spark: Any, config: Config, args: argparse.Namespace) -> dict[
 
 
 def _view_freshness(config: Config, now: dt.datetime, problems: list[str]) -> dict[str, Any]:
-    from jobs.online_store.registry import open_store
+    from jobs.feast_repo import feature_store
 
     max_staleness = dt.timedelta(hours=config.monitoring.freshness_max_staleness_hours)
-    store = open_store(config, None)
+    store = feature_store(config)
     try:
         views = store.registry.list_feature_views(store.project, allow_cache=False)
     except FileNotFoundError as err:
@@ -449,15 +449,16 @@ def _fmt(value: float | None) -> str:
 
 
 def run_skew(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
+    from jobs.feast_repo import feature_store
     from jobs.online_store.layout import layout_from_feature_view
     from jobs.online_store.materialize import check_required_columns, read_view_rows
-    from jobs.online_store.registry import feature_views, open_store
+    from jobs.online_store.registry import feature_views
     from jobs.online_store.select import with_source_names
     from jobs.online_store.tables import endpoint_url
 
     url = endpoint_url(config.online_store.endpoint, None)
     size = args.sample or config.monitoring.skew_sample_size
-    store = open_store(config, url)
+    store = feature_store(config, url)
     views: dict[str, Any] = {}
     total = 0
     for view in feature_views(store, args.feature_views):
@@ -505,7 +506,7 @@ def _served_values(spark: Any, store: Any, url: str | None, layout: Any, keys: l
     refs = [f"{layout.name}:{name}" for name in layout.feature_names]
     entity_rows = [dict(zip(layout.join_key_names, key, strict=True)) for key in keys]
     try:
-        with _loopback_credentials(url):
+        with loopback_credentials(url):
             served = store.get_online_features(features=refs, entity_rows=entity_rows).to_dict()
     except Exception as err:
         if type(err).__module__.startswith("botocore"):
@@ -534,25 +535,3 @@ def _examples(compared: Any, layout: Any) -> list[dict[str, Any]]:
             }
         )
     return examples
-
-
-@contextlib.contextmanager
-def _loopback_credentials(url: str | None) -> Iterator[None]:
-    """Feast's boto3 client signs with the default chain; the loopback server checks nothing."""
-    from jobs.online_store.embedded import EMBEDDED_CREDENTIALS
-    from jobs.online_store.tables import is_loopback
-
-    if not is_loopback(url):
-        yield
-        return
-    saved = {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ["AWS_ACCESS_KEY_ID"] = EMBEDDED_CREDENTIALS["aws_access_key_id"]
-    os.environ["AWS_SECRET_ACCESS_KEY"] = EMBEDDED_CREDENTIALS["aws_secret_access_key"]
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
