@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from jobs.aws_credentials import credential_variables, environment
 from jobs.config import Config, is_table_name
 from jobs.errors import BadInputError, ConfigError
@@ -33,8 +35,7 @@ log = logging.getLogger("jobs.feast_repo")
 def repo_config(config: Config, endpoint_url: str | None = None) -> Any:
     """feature_store.yaml of `feast.repo_path` with the project, registry and online store of `config`
     (the online store at `endpoint_url`; None: AWS's regional endpoint)."""
-    from feast.errors import FeastConfigError
-    from feast.repo_config import RepoConfig, load_repo_config
+    from feast.repo_config import FeastConfigError, RepoConfig, load_repo_config
 
     repo_path = Path(config.feast.repo_path)
     yaml_path = repo_path / FEATURE_STORE_YAML
@@ -42,8 +43,8 @@ def repo_config(config: Config, endpoint_url: str | None = None) -> Any:
         raise ConfigError(f"feast.repo_path {repo_path} holds no {FEATURE_STORE_YAML}")
     try:
         loaded = load_repo_config(repo_path, yaml_path)
-    except FeastConfigError as err:
-        raise ConfigError(str(err)) from err
+    except (FeastConfigError, yaml.YAMLError) as err:
+        raise ConfigError(f"{yaml_path}: {err}") from err
     raw = loaded.model_dump(by_alias=True, exclude_unset=True)
     raw["project"] = config.feast.project
     raw["registry"] = _registry(raw.get("registry"), config.feast.registry)

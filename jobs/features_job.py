@@ -38,11 +38,12 @@ from jobs.features.user_features import build_user_transaction_features
 from jobs.monitoring.history import profile_days
 from jobs.quality.wap import publish_audited, stage_and_audit
 from jobs.schemas import RAW_CHARGEBACKS, RAW_TRANSACTIONS
+from jobs.tables import FEATURE_TABLES, MERCHANT_FEATURES, USER_FEATURES
 
 log = logging.getLogger(__name__)
 
-USER_TABLE = "user_transaction_features"
-MERCHANT_TABLE = "merchant_risk_features"
+USER_TABLE = USER_FEATURES.name
+MERCHANT_TABLE = MERCHANT_FEATURES.name
 
 
 def build_parser(command: str = "features") -> argparse.ArgumentParser:
@@ -185,7 +186,7 @@ def compute_features(
                 computed_at=computed_at,
             ),
         }
-        paths = {USER_TABLE: config.tables.user_features, MERCHANT_TABLE: config.tables.merchant_features}
+        paths = {table.name: table.location(config) for table in FEATURE_TABLES}
         report["tables"] = publish_all(
             spark, config, batches={t: batches[t] for t in tables}, paths=paths, run_range=run_range, run_id=run_id
         )

@@ -58,8 +58,9 @@ from jobs.monitoring.skew import (
 )
 from jobs.monitoring.stats import BASELINE, CURRENT, DayRange, compute_period_stats, feature_columns, with_periods
 from jobs.schemas import SNAPSHOT_DATE
+from jobs.tables import FEATURE_TABLES, names
 
-TABLES = ("user_transaction_features", "merchant_risk_features")
+TABLES = tuple(names(FEATURE_TABLES))
 EXAMPLES_SHOWN = 5
 
 
@@ -196,10 +197,7 @@ def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def table_paths(config: Config) -> dict[str, str]:
-    return {
-        "user_transaction_features": config.tables.user_features,
-        "merchant_risk_features": config.tables.merchant_features,
-    }
+    return {table.name: table.location(config) for table in FEATURE_TABLES}
 
 
 def read_feature_table(spark: Any, config: Config, table: str) -> Any:

@@ -27,6 +27,10 @@ class Table:
     def setting(self) -> str:
         return f"tables.{self.config_key}"
 
+    @property
+    def partition_columns(self) -> list[str]:
+        return [self.partition_column] if self.partition_column else []
+
     def location(self, config: Config) -> str:
         """The configured path or catalog name of the table."""
         return str(getattr(config.tables, self.config_key))
