@@ -226,3 +226,34 @@ def test_cycles_are_found_between_modules_and_between_packages(tmp_path):
 @pytest.mark.parametrize("unit", ["features_job", "deploy", "cli"])
 def test_jobs_and_the_cli_are_the_top_layer(unit):
     assert layer_of(unit) == TOP
+
+
+README = JOBS.parent / "README.md"
+MAP_LAYERS = {"**Jobs**": TOP, "**Domain packages**": DOMAIN, "**I/O and foundations**": FOUNDATION}
+
+
+def module_map(text: str) -> dict[str, tuple[str, set[str]]]:
+    """README's module map: `jobs/x.py` or `jobs/pkg/` -> (the layer it is listed under, modules named)."""
+    section = text.split("\n## Module map\n", 1)[1].split("\n## ", 1)[0]
+    listed: dict[str, tuple[str, set[str]]] = {}
+    layer = None
+    for line in section.splitlines():
+        layer = next((lay for heading, lay in MAP_LAYERS.items() if line.startswith(heading)), layer)
+        if line.startswith("| `jobs/"):
+            first = line.split("|")[1]
+            name = first.split("`")[1]
+            assert layer is not None, line
+            listed[name] = (layer, set(first.split("`")[3::2]))
+    return listed
+
+
+def test_the_readme_module_map_matches_the_tree():
+    listed = module_map(README.read_text())
+    expected: dict[str, tuple[str, set[str]]] = {}
+    for path in sorted(JOBS.glob("*.py")):
+        if path.name != "__init__.py":
+            expected[f"jobs/{path.name}"] = (layer_of(path.stem), set())
+    for package in sorted(p for p in JOBS.iterdir() if (p / "__init__.py").is_file()):
+        modules = {p.stem for p in package.glob("*.py") if p.name != "__init__.py"}
+        expected[f"jobs/{package.name}/"] = (layer_of(package.name), modules)
+    assert listed == expected
