@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     features = ["features", "--env", "local", *raw_settings(raw), "--start", args.start, "--end", args.end]
     for sha, tree in ((base_sha, base_tree), (head_sha, head_tree)):
         ran = run_jobs(tree, features, pinned=pinned)
-        print(f"features at {sha}: " + json.dumps({t: ran["tables"][t].get("rows") for t in TABLES}))
+        print(f"features at {sha}: " + json.dumps({t: ran["tables"][t].get("rows_written") for t in TABLES}))
 
     sys.path.insert(0, str(head_tree))
     from jobs.config import load_config
