@@ -49,7 +49,10 @@ def repo_config(config: Config, endpoint_url: str | None = None) -> Any:
     raw["project"] = config.feast.project
     raw["registry"] = _registry(raw.get("registry"), config.feast.registry)
     raw["online_store"] = _online_store(raw.get("online_store") or {}, config, endpoint_url, yaml_path)
-    rc = RepoConfig(**raw)
+    try:
+        rc = RepoConfig(**raw)
+    except ValueError as err:  # pydantic's ValidationError: e.g. feast.project not a valid Feast name
+        raise ConfigError(f"{yaml_path} with feast.project, feast.registry and online_store settings: {err}") from err
     rc.repo_path = repo_path
     return rc
 

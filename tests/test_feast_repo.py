@@ -68,6 +68,12 @@ def test_a_malformed_feature_store_yaml_is_a_configuration_error(tmp_path, text,
         repo_config(config)
 
 
+def test_a_project_feast_cannot_name_is_a_configuration_error():
+    config = load_config(env="local", overrides=["feast.project=_hidden"])
+    with pytest.raises(ConfigError, match=r"(?s)feast\.project.*Project name, _hidden"):
+        repo_config(config)
+
+
 def test_loopback_credentials_are_set_for_the_block_only(monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-callers")
