@@ -68,7 +68,9 @@ def _registry(configured: Any, path: str) -> dict[str, Any]:
 
 
 def _online_store(configured: dict[str, Any], config: Config, endpoint_url: str | None, yaml_path: Path) -> dict:
-    online = {k: v for k, v in configured.items() if k != "endpoint_url"}
+    # The jobs write DynamoDB: another store's settings in the file (e.g. a sqlite path) do not carry over.
+    same_store = configured.get("type", "dynamodb") == "dynamodb"
+    online = {k: v for k, v in configured.items() if k != "endpoint_url"} if same_store else {}
     for key, ours in (
         ("table_name_template", config.online_store.table_name_template),
         ("region", config.online_store.region),
