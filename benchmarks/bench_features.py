@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO))
 from jobs.config import Config, load_config  # noqa: E402
 from jobs.features import stateful  # noqa: E402
 from jobs.features.run_range import DateRange  # noqa: E402
-from jobs.features_job import compute_features  # noqa: E402
+from jobs.features_job import compute_features, publish_all  # noqa: E402
 from jobs.generate_job import count, generate  # noqa: E402
 from jobs.sample_data.params import SampleDataParams  # noqa: E402
 from jobs.schemas import INGEST_DATE  # noqa: E402
@@ -178,6 +178,7 @@ def time_stateful(spark: SparkSession, config: Config, params: SampleDataParams)
         config,
         run_date=day,
         tables=("user_transaction_features", "merchant_risk_features"),
+        publish=publish_all,
     )
     floor_s, _ = timed(state_floor, spark, config, day, out["state"]["snapshot_days"])
     return {

@@ -153,8 +153,8 @@ def _subprocess(command: list[str], env: dict[str, str]) -> tuple[int, str, str,
 def prepare_repo(spark, n: int):
     from online_support import make_repo
 
+    from jobs.feast_repo import apply_repo
     from jobs.online_store.embedded import embedded_dynamodb
-    from jobs.online_store.registry import apply_repo
 
     root = OUT / f"n{n}"
     if root.exists():
@@ -222,8 +222,9 @@ def feast_worker(root: str, n: int, limit: bool) -> None:
     from feast.types import Float32, Int64, String
     from feast.value_type import ValueType
 
+    from jobs.aws_credentials import EMBEDDED_CREDENTIALS
     from jobs.config import load_config
-    from jobs.online_store.embedded import EMBEDDED_CREDENTIALS, embedded_dynamodb
+    from jobs.online_store.embedded import embedded_dynamodb
     from jobs.session import build_session
 
     config = load_config(env="local", overrides=["spark.conf.spark.driver.memory=1g"])
@@ -360,18 +361,19 @@ def guard_cost(spark, n: int, *, record: bool, repeats: int = 2) -> None:
     warm-up write first; then the modes take turns `repeats` times and each keeps its best run."""
     import dataclasses
 
+    from jobs.feast_repo import feature_store
     from jobs.online_store.capacity import plan_writes
     from jobs.online_store.embedded import embedded_dynamodb
     from jobs.online_store.layout import layout_from_feature_view
     from jobs.online_store.materialize import build_online_items, read_view_rows, write_online_items
-    from jobs.online_store.registry import feature_views, open_store
+    from jobs.online_store.registry import feature_views
     from jobs.online_store.tables import dynamodb_client, ensure_table
     from jobs.online_store.writer import PLAIN, WRITE_MODES, WriterSettings
 
     repo = prepare_repo(spark, n)
     plan = plan_writes(write_rate_cap=20_000, max_in_flight_per_partition=2, task_slots=2)
     with embedded_dynamodb() as url:
-        store = open_store(repo.config(url), url)
+        store = feature_store(repo.config(url), url)
         (view,) = feature_views(store, [VIEW])
         client = dynamodb_client(url, region="us-east-1")
         best: dict[str, dict] = {}

@@ -20,7 +20,7 @@ from typing import Any
 
 from jobs.cli import command_parser, run_command
 from jobs.config import Config
-from jobs.online_store.registry import feature_tables_folder
+from jobs.feast_repo import apply_repo, feature_tables_folder
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +36,7 @@ def validate_args(args: argparse.Namespace, config: Config) -> None:
 
 
 def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
-    from jobs.materialize_job import online_endpoint
-    from jobs.online_store.registry import apply_repo
+    from jobs.online_store.embedded import online_endpoint
 
     with online_endpoint(config) as url:
         apply_repo(config, url)

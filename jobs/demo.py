@@ -22,10 +22,11 @@ from typing import Any
 from jobs import cli, delta_io, features_job, generate_job, monitor_job, validate_job
 from jobs.config import Config
 from jobs.errors import JobError
+from jobs.tables import FEATURE_TABLES, RAW_TABLES, USER_FEATURES, names
 
 START = dt.date(2026, 1, 1)
 DAYS = 90
-TABLES = "raw_transactions,raw_chargebacks,user_transaction_features,merchant_risk_features"
+TABLES = ",".join(names((*RAW_TABLES, *FEATURE_TABLES)))
 
 
 def build_parser(command: str = "demo") -> argparse.ArgumentParser:
@@ -51,10 +52,11 @@ class _StepFailed(JobError):
 
 
 def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
-    from jobs.materialize_job import materialize, online_endpoint
+    from jobs.feast_repo import apply_repo
+    from jobs.materialize_job import materialize
     from jobs.offline_store.demo import print_training_set
     from jobs.online_store.demo import run_inference_script
-    from jobs.online_store.registry import apply_repo
+    from jobs.online_store.embedded import online_endpoint
 
     where = ["--config", args.config] if args.config else ["--env", args.env or "local"]
     where += [f"--set={override}" for override in args.overrides]
@@ -104,20 +106,15 @@ def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
         run_job(monitor_job, [*where, "skew"])
     step("7. the monitoring report (profiles stored by the features job, drift per day, the checks above)")
     report_days = ["--start", (end - dt.timedelta(days=29)).isoformat(), "--end", end.isoformat()]
-    run_job(
-        monitor_job, [*where, "drift", "--daily", "--table", "user_transaction_features", *report_days, "--report-only"]
-    )
+    run_job(monitor_job, [*where, "drift", "--daily", "--table", USER_FEATURES.name, *report_days, "--report-only"])
     run_job(monitor_job, [*where, "report", *report_days])
     return {"steps": 7, "materialize": materialized}
 
 
 def _print_rows(spark: Any, config: Config) -> None:
-    for name, path in (
-        ("user_transaction_features", config.tables.user_features),
-        ("merchant_risk_features", config.tables.merchant_features),
-    ):
-        table: Any = delta_io.read(spark, path)
-        print(f"{name}: {table.count()} rows")
+    for feature_table in FEATURE_TABLES:
+        table: Any = delta_io.read(spark, feature_table.location(config))
+        print(f"{feature_table.name}: {table.count()} rows")
         print(table.orderBy("event_timestamp", ascending=False).limit(3).toPandas().to_string(index=False))
 
 

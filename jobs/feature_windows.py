@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.errors import ConfigError
-from jobs.schemas import FEATURE_TABLE_SCHEMAS
+from jobs.tables import feature_table
 
 # Setting of the `features` section -> the feature table (and Feast view of the same name) whose window it is.
 WINDOW_SETTINGS = {
@@ -31,7 +31,8 @@ class WindowMismatchError(ConfigError):
 
 def named_windows(table: str) -> dict[str, int]:
     """Feature name -> the days its name says (`transaction_count_7d` -> 7), for the named ones."""
-    found = (_DAYS_SUFFIX.search(name) for name in FEATURE_TABLE_SCHEMAS[table].names)
+    schema = feature_table(table).schema
+    found = (_DAYS_SUFFIX.search(name) for name in (schema.names if schema is not None else []))
     return {m.string: int(m[1]) for m in found if m}
 
 

@@ -34,17 +34,19 @@ from jobs.features.inputs import filter_landed_between, read_raw
 from jobs.features.merchant_features import build_merchant_risk_features
 from jobs.features.publish import replace_partitions
 from jobs.features.quarantine import replace_quarantine, select_quarantine_rows
+from jobs.features.raw_rules import rule_counts
 from jobs.features.readiness import RawInput, check_inputs_ready
 from jobs.features.run_range import DateRange
 from jobs.features.user_features import build_user_transaction_features
 from jobs.monitoring.history import profile_days
 from jobs.quality.wap import publish_audited, stage_and_audit
 from jobs.schemas import RAW_CHARGEBACKS, RAW_TRANSACTIONS
+from jobs.tables import FEATURE_TABLES, MERCHANT_FEATURES, USER_FEATURES
 
 log = logging.getLogger(__name__)
 
-USER_TABLE = "user_transaction_features"
-MERCHANT_TABLE = "merchant_risk_features"
+USER_TABLE = USER_FEATURES.name
+MERCHANT_TABLE = MERCHANT_FEATURES.name
 
 
 def build_parser(command: str = "features") -> argparse.ArgumentParser:
@@ -116,6 +118,7 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
             run_date=args.run_date,
             tables=selected_tables(args),
             allow_missing_days=args.allow_missing_days,
+            publish=publish_all,
         )
     return compute_features(
         spark,
@@ -213,7 +216,7 @@ def compute_features(
                 computed_at=computed_at,
             ),
         }
-        paths = {USER_TABLE: config.tables.user_features, MERCHANT_TABLE: config.tables.merchant_features}
+        paths = {table.name: table.location(config) for table in FEATURE_TABLES}
         report["tables"] = publish_all(
             spark, config, batches={t: batches[t] for t in tables}, paths=paths, run_range=run_range, run_id=run_id
         )
@@ -271,19 +274,6 @@ def publish_all(
     for table, batch in audited.items():
         publish_audited(spark, batch, path=paths[table], run_range=run_range)
     return {table: {**delta_commit_summary(spark, paths[table]), **batch.details()} for table, batch in audited.items()}
-
-
-def rule_counts(checked: DataFrame) -> dict[str, Any]:
-    """`read = used + quarantined` for one raw table, from the cached checked rows (one small job)."""
-    by_rule = {row["rule"]: row["count"] for row in checked.groupBy("rule").count().collect()}
-    used = by_rule.pop(None, 0)
-    quarantined = sum(by_rule.values())
-    return {
-        "read": used + quarantined,
-        "used": used,
-        "quarantined": quarantined,
-        "by_rule": dict(sorted(by_rule.items())),
-    }
 
 
 def quarantine_rejected(

@@ -27,6 +27,7 @@ from jobs.sample_data.labels import build_labels
 from jobs.sample_data.params import CHARGEBACK_BAD_KINDS, TRANSACTION_BAD_KINDS, SampleDataParams
 from jobs.sample_data.transactions import build_generated_transactions, select_raw_transactions
 from jobs.schemas import INGEST_DATE
+from jobs.tables import LABELS, RAW_CHARGEBACKS, RAW_TRANSACTIONS
 
 COMMAND = "generate"
 
@@ -109,11 +110,11 @@ def build_tables(spark: SparkSession, params: SampleDataParams, *, partitions: i
             build_bad_chargebacks(spark.range(0, params.bad_chargeback_rows, numPartitions=1), params=params)
         )
     return {
-        "raw_transactions": transactions,
+        RAW_TRANSACTIONS.name: transactions,
         # Chargebacks are ~1% of the rows but land over 40+ days: one shuffle by landing day keeps
         # them to a few files per day instead of one per id-range partition and day.
-        "raw_chargebacks": chargebacks.repartition(INGEST_DATE),
-        "labels": build_labels(generated, params=params),
+        RAW_CHARGEBACKS.name: chargebacks.repartition(INGEST_DATE),
+        LABELS.name: build_labels(generated, params=params),
     }
 
 
@@ -128,9 +129,9 @@ def overwrite_delta(df: DataFrame, path: str, *, partition_by: Sequence[str]) ->
 def generate(spark: SparkSession, config: Config, params: SampleDataParams, *, partitions: int = 0) -> dict[str, Any]:
     partitions = partitions or params.partitions(spark.sparkContext.defaultParallelism)
     tables = build_tables(spark, params, partitions=partitions)
-    partitioning = {"raw_transactions": [INGEST_DATE], "raw_chargebacks": [INGEST_DATE], "labels": []}
+    outputs = {table.name: table for table in (RAW_TRANSACTIONS, RAW_CHARGEBACKS, LABELS)}
     written = {
-        name: overwrite_delta(df, getattr(config.tables, name), partition_by=partitioning[name])
+        name: overwrite_delta(df, outputs[name].location(config), partition_by=outputs[name].partition_columns)
         for name, df in tables.items()
     }
     return {

@@ -17,19 +17,19 @@ With `online_store.endpoint: embedded` the job runs dynalite on loopback for its
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import functools
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from jobs.cli import INSTANT, INSTANT_HELP, add_option_with_alias, command_parser, parse_timestamp, run_command
 from jobs.config import Config
 from jobs.errors import BadInputError, ConfigError, InfrastructureError
+from jobs.feast_repo import feature_store
 from jobs.online_store.capacity import WritePlan, plan_writes
-from jobs.online_store.embedded import embedded_dynamodb
+from jobs.online_store.embedded import online_endpoint
 from jobs.online_store.layout import layout_from_feature_view
 from jobs.online_store.materialize import (
     build_online_items,
@@ -38,8 +38,8 @@ from jobs.online_store.materialize import (
     read_view_rows,
     write_online_items,
 )
-from jobs.online_store.registry import feature_views, open_store, record_materialization
-from jobs.online_store.tables import EMBEDDED, dynamodb_client, endpoint_url, ensure_table
+from jobs.online_store.registry import feature_views, record_materialization
+from jobs.online_store.tables import dynamodb_client, ensure_table
 from jobs.online_store.writer import CHECKED, CONDITIONAL, WriterSettings
 
 log = logging.getLogger("jobs.materialize")
@@ -104,16 +104,6 @@ def _validate(args: argparse.Namespace, config: Config) -> None:
         raise BadInputError("--feature-views names no view")
 
 
-@contextlib.contextmanager
-def online_endpoint(config: Config) -> Iterator[str | None]:
-    """The endpoint URL for this run: a fresh embedded server, or the configured one (None = AWS)."""
-    if config.online_store.endpoint == EMBEDDED:
-        with embedded_dynamodb() as url:
-            yield url
-    else:
-        yield endpoint_url(config.online_store.endpoint, None)
-
-
 def run(spark: Any, config: Config, args: argparse.Namespace, *, command: str) -> dict[str, Any]:
     with online_endpoint(config) as url:
         return materialize(
@@ -145,7 +135,7 @@ def materialize(
     timezone = spark.conf.get("spark.sql.session.timeZone")
     if timezone != "UTC":
         raise ConfigError(f"spark.sql.session.timeZone must be UTC for Feast's event_ts format, got {timezone}")
-    store = open_store(config, url)
+    store = feature_store(config, url)
     views = feature_views(store, view_names)
     plan = plan_writes(
         write_rate_cap=config.online_store.write_rate_cap,

@@ -65,8 +65,9 @@ from jobs.monitoring.skew import (
 )
 from jobs.monitoring.stats import BASELINE, CURRENT, DayRange, compute_period_stats, feature_columns, with_periods
 from jobs.schemas import SNAPSHOT_DATE
+from jobs.tables import FEATURE_TABLES, names
 
-TABLES = ("user_transaction_features", "merchant_risk_features")
+TABLES = tuple(names(FEATURE_TABLES))
 EXAMPLES_SHOWN = 5
 
 
@@ -209,10 +210,7 @@ def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def table_paths(config: Config) -> dict[str, str]:
-    return {
-        "user_transaction_features": config.tables.user_features,
-        "merchant_risk_features": config.tables.merchant_features,
-    }
+    return {table.name: table.location(config) for table in FEATURE_TABLES}
 
 
 def read_feature_table(spark: Any, config: Config, table: str) -> Any:
@@ -254,10 +252,10 @@ def run_freshness(spark: Any, config: Config, args: argparse.Namespace) -> dict[
 
 
 def _view_freshness(config: Config, now: dt.datetime, problems: list[str]) -> dict[str, Any]:
-    from jobs.online_store.registry import open_store
+    from jobs.feast_repo import feature_store
 
     max_staleness = dt.timedelta(hours=config.monitoring.freshness_max_staleness_hours)
-    store = open_store(config, None)
+    store = feature_store(config)
     try:
         views = store.registry.list_feature_views(store.project, allow_cache=False)
     except FileNotFoundError as err:
@@ -464,13 +462,13 @@ def _fmt(value: float | None) -> str:
 def run_skew(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
     from feast.feature_logging import FeatureServiceLoggingSource
 
+    from jobs.feast_repo import feature_store
     from jobs.offline_store.pit_join import DEFAULT_HOT_KEY_ROWS, build_point_in_time_join
     from jobs.offline_store.requests import build_view_joins
-    from jobs.online_store.registry import open_store
     from jobs.training_set_job import resolve_feature_request
 
     name = args.feature_service or config.monitoring.skew_feature_service
-    store = open_store(config, None)  # the registry and the offline store; the online store is not read
+    store = feature_store(config, None)  # the registry and the offline store; the online store is not read
     _, requests = resolve_feature_request(store, name, None)
     service = store.get_feature_service(name)
     if service.logging_config is None:

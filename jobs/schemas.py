@@ -79,8 +79,3 @@ MERCHANT_RISK_FEATURES = T.StructType(
         T.StructField(SNAPSHOT_DATE, T.DateType(), nullable=False),
     ]
 )
-
-FEATURE_TABLE_SCHEMAS = {
-    "user_transaction_features": USER_TRANSACTION_FEATURES,
-    "merchant_risk_features": MERCHANT_RISK_FEATURES,
-}

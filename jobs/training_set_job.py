@@ -46,15 +46,11 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
-import yaml
 from feast import FeatureStore
 from feast.errors import FeastObjectNotFoundException
-from feast.repo_config import RepoConfig
 from feast.utils import _get_feature_views_to_use, _get_features
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
@@ -62,8 +58,9 @@ from pyspark.sql import functions as F
 
 from jobs import delta_io
 from jobs.cli import command_parser, run_command
-from jobs.config import Config, FeastConfig
+from jobs.config import Config
 from jobs.errors import BadInputError
+from jobs.feast_repo import feature_store
 from jobs.offline_store.pit_join import DEFAULT_HOT_KEY_ROWS, build_point_in_time_join, summarize_entities
 from jobs.offline_store.requests import (
     DEFAULT_TIMESTAMP_COLUMN,
@@ -80,7 +77,6 @@ from jobs.quality.wap import stage_and_audit_training_set
 
 METADATA_KEY = "fraud_training_set"
 ENTITY_FORMATS = ("delta", "parquet", "csv")
-REGISTRY_STORE = "jobs.offline_store.registry_store.AtomicFileRegistryStore"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,7 +132,7 @@ def validate_args(args: argparse.Namespace, config: Config) -> None:
             raise BadInputError("--entities is required (or --as-of-versions of an earlier output)")
         if args.feature_service is None and args.features is None:
             raise BadInputError("give --feature-service NAME or --features view:feature,...")
-        resolve_feature_request(feature_store_for(config.feast), args.feature_service, args.features)
+        resolve_feature_request(feature_store(config), args.feature_service, args.features)
 
 
 def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[str, Any]:
@@ -162,7 +158,7 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
     else:
         features = args.features if refs_given else None
         service = args.feature_service
-        refs, requests = resolve_feature_request(feature_store_for(config.feast), service, features)
+        refs, requests = resolve_feature_request(feature_store(config), service, features)
         join_keys = [k for r in requests for k in r.join_keys()]
         outputs = [c for r in requests for c in r.output_columns(full_feature_names=full_names)]
         tables = [source_id(r.source) for r in requests]
@@ -267,27 +263,6 @@ def run(spark: SparkSession, config: Config, args: argparse.Namespace) -> dict[s
         "entity_fingerprint": fingerprint,
         **(audited.details() if audited is not None else {}),
     }
-
-
-def feature_store_for(feast: FeastConfig) -> FeatureStore:
-    """The repo's feature_store.yaml with project and registry taken from conf/<env>.yaml."""
-    repo = Path(feast.repo_path)
-    yaml_file = repo / "feature_store.yaml"
-    if not yaml_file.is_file():
-        raise BadInputError(f"feast.repo_path {repo} holds no feature_store.yaml")
-    raw = yaml.safe_load(os.path.expandvars(yaml_file.read_text()))
-    raw["project"] = feast.project
-    raw["registry"] = (
-        feast.registry
-        if "://" in feast.registry
-        else {
-            "path": feast.registry,
-            "registry_store_type": REGISTRY_STORE,
-        }
-    )
-    repo_config = RepoConfig(**raw)
-    repo_config.repo_path = repo
-    return FeatureStore(repo_path=str(repo), config=repo_config)
 
 
 def resolve_feature_request(

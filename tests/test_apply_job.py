@@ -8,7 +8,7 @@ import pytest
 
 from jobs.apply_job import main
 from jobs.config import load_config
-from jobs.online_store.registry import feature_tables_folder
+from jobs.feast_repo import feature_tables_folder
 
 
 def test_the_folder_of_both_feature_tables_is_what_the_sources_read():

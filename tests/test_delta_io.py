@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import types as T
 
 from jobs import delta_io
-from jobs.online_store.registry import feature_tables_folder
+from jobs.feast_repo import feature_tables_folder
 
 SCHEMA = T.StructType([T.StructField("id", T.StringType()), T.StructField("day", T.DateType())])
 D1, D2, D3 = dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 3)

@@ -13,7 +13,8 @@ from feast.types import Float32, Int64, String
 from pyspark.sql import types as T
 
 from jobs.config import REPO_ROOT
-from jobs.schemas import FEATURE_TABLE_SCHEMAS, SNAPSHOT_DATE
+from jobs.schemas import SNAPSHOT_DATE
+from jobs.tables import FEATURE_TABLES
 
 REPO = REPO_ROOT / "feature_defs"
 REPO_MODULES = ("entities", "sources", "features", "services")
@@ -39,9 +40,10 @@ def views(contents):
     return {v.name: v for v in contents.feature_views}
 
 
-@pytest.mark.parametrize("name", sorted(FEATURE_TABLE_SCHEMAS))
-def test_view_fields_match_the_table_schema(contents, name):
-    view, schema = views(contents)[name], FEATURE_TABLE_SCHEMAS[name]
+@pytest.mark.parametrize("table", FEATURE_TABLES, ids=lambda t: t.name)
+def test_view_fields_match_the_table_schema(contents, table):
+    name, schema = table.name, table.schema
+    view = views(contents)[name]
     source = view.batch_source
     join_key = {e.name: e.join_key for e in contents.entities}
     keys = [join_key[e] for e in view.entities]  # entity_columns are only filled in at apply

@@ -23,8 +23,8 @@ from online_support import FEATURES, KEY, oracle
 from package_support import built
 
 from jobs.config import load_config
+from jobs.feast_repo import repo_config
 from jobs.online_store.embedded import embedded_dynamodb
-from jobs.online_store.registry import repo_config
 from jobs.schemas import MERCHANT_RISK_FEATURES, USER_TRANSACTION_FEATURES
 
 pytestmark = pytest.mark.integration

@@ -15,11 +15,11 @@ import pytest
 from feast import FeatureStore
 from online_support import FEATURES, KEY, day, make_repo, materialized, merchant_row, user_row
 
-from jobs.materialize_job import main
-from jobs.online_store.demo import materialize_and_serve, run_inference_script
-from jobs.online_store.embedded import embedded_dynamodb
+from jobs.feast_repo import apply_repo
+from jobs.materialize_job import main, materialize
+from jobs.online_store.demo import run_inference_script
+from jobs.online_store.embedded import embedded_dynamodb, online_endpoint
 from jobs.online_store.encoding import entity_id
-from jobs.online_store.registry import apply_repo
 from jobs.online_store.tables import dynamodb_client
 
 pytestmark = pytest.mark.integration
@@ -61,6 +61,15 @@ def aws_env(monkeypatch, online):
     monkeypatch.setenv("FRAUD_DYNAMODB_ENDPOINT", url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "embedded-dynalite")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "embedded-dynalite")
+
+
+def materialize_and_serve(spark, config, *, start: dt.datetime, end: dt.datetime) -> dict:
+    """The demo's steps 4-5 alone: apply, materialize and the guide's inference.py, on the run's endpoint."""
+    with online_endpoint(config) as url:
+        apply_repo(config, url)
+        result = materialize(spark, config, url, start=start, end=end)
+        output = run_inference_script(config, url)
+    return {"materialize": result, "inference_output": output}
 
 
 def _run(command: str, args: list[str], repo, url, capsys) -> tuple[int, dict]:

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 from online_support import make_repo, merchant_row, user_row
 
+from jobs.aws_credentials import client_environment
+from jobs.feast_repo import apply_repo
 from jobs.materialize_job import main as materialize_main
 from jobs.monitor_job import main
-from jobs.online_store.demo import feast_environment
 from jobs.online_store.embedded import embedded_dynamodb
-from jobs.online_store.registry import apply_repo
 
 pytestmark = pytest.mark.integration
 
@@ -102,7 +102,7 @@ def test_freshness_before_and_after_materializing(online, capsys):
     printed = subprocess.run(
         [sys.executable, str(repo.repo_path / "examples" / "feature_freshness.py")],
         cwd=repo.root,
-        env=feast_environment(url),
+        env=client_environment(url),
         capture_output=True,
         text=True,
         timeout=300,

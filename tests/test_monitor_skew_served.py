@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 from online_support import FEATURES, TTL, make_repo, materialized, merchant_row, oracle, user_row
 
+from jobs.feast_repo import apply_repo, feature_store
 from jobs.materialize_job import main as materialize_main
 from jobs.monitor_job import main
 from jobs.online_store.demo import run_inference_script
 from jobs.online_store.embedded import EMBEDDED_CREDENTIALS, embedded_dynamodb
-from jobs.online_store.registry import apply_repo, open_store
 from jobs.online_store.serving import get_online_features_logged
 
 pytestmark = pytest.mark.integration
@@ -82,7 +82,7 @@ def served_log(online, tmp_path, monkeypatch):
 
 def _store(online, log: Path):
     repo, url = online
-    return open_store(repo.config(url, f"monitoring.served_log={log}"), url)
+    return feature_store(repo.config(url, f"monitoring.served_log={log}"), url)
 
 
 def _skew(online, log: Path, capsys, *extra: str) -> tuple[int, dict, list[str]]:

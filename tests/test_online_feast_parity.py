@@ -19,9 +19,10 @@ from feast import FeatureStore
 from feast.repo_config import RepoConfig
 from online_support import FEATURES, KEY, make_repo, merchant_row, user_row
 
+from jobs.aws_credentials import EMBEDDED_CREDENTIALS
+from jobs.feast_repo import apply_repo
 from jobs.materialize_job import main
-from jobs.online_store.embedded import EMBEDDED_CREDENTIALS, embedded_dynamodb
-from jobs.online_store.registry import apply_repo
+from jobs.online_store.embedded import embedded_dynamodb
 from jobs.online_store.tables import dynamodb_client
 
 pytestmark = pytest.mark.integration

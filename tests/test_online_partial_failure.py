@@ -15,9 +15,10 @@ import pytest
 from feast import FeatureStore
 from online_support import FaultProxy, make_repo, merchant_row, user_row
 
+from jobs.aws_credentials import EMBEDDED_CREDENTIALS
+from jobs.feast_repo import apply_repo
 from jobs.materialize_job import main
-from jobs.online_store.embedded import EMBEDDED_CREDENTIALS, embedded_dynamodb
-from jobs.online_store.registry import apply_repo
+from jobs.online_store.embedded import embedded_dynamodb
 from jobs.online_store.tables import dynamodb_client
 
 pytestmark = pytest.mark.integration

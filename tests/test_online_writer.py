@@ -21,13 +21,13 @@ from online_support import FaultProxy, day, make_repo, user_row
 from pyspark.sql import types as T
 
 from jobs.errors import BadInputError, InfrastructureError
+from jobs.feast_repo import apply_repo
 from jobs.materialize_job import main
 from jobs.online_store.capacity import plan_writes
 from jobs.online_store.embedded import embedded_dynamodb, free_port
 from jobs.online_store.encoding import client_item, entity_id
 from jobs.online_store.layout import SourceRef, ViewLayout
 from jobs.online_store.materialize import write_online_items
-from jobs.online_store.registry import apply_repo
 from jobs.online_store.select import select_item_columns
 from jobs.online_store.tables import dynamodb_client, ensure_table
 from jobs.online_store.writer import (

@@ -10,12 +10,12 @@ import pytest
 from feast import FeatureStore
 from online_support import FEATURES, KEY, make_repo, materialized, oracle
 
+from jobs.feast_repo import apply_repo
 from jobs.features.run_range import DateRange
 from jobs.features_job import compute_features
 from jobs.generate_job import generate
 from jobs.materialize_job import materialize
 from jobs.online_store.embedded import embedded_dynamodb
-from jobs.online_store.registry import apply_repo
 from jobs.sample_data.params import SampleDataParams
 
 pytestmark = pytest.mark.integration

@@ -24,7 +24,7 @@ from jobs import delta_io
 from jobs.config import load_config
 from jobs.features import stateful
 from jobs.features.run_range import DateRange
-from jobs.features_job import MERCHANT_TABLE, USER_TABLE, compute_features, main
+from jobs.features_job import MERCHANT_TABLE, USER_TABLE, compute_features, main, publish_all
 
 pytestmark = pytest.mark.integration
 
@@ -154,7 +154,8 @@ def sequence(spark, tmp_path_factory):
 
     compute_features(spark, daily, run_range=DateRange(START, START), allow_missing_days=True, rebuild_state=True)
     reports = [
-        stateful.run_from_state(spark, daily, run_date=day, tables=TABLES, allow_missing_days=True) for day in RUN_DATES
+        stateful.run_from_state(spark, daily, run_date=day, tables=TABLES, allow_missing_days=True, publish=publish_all)
+        for day in RUN_DATES
     ]
     compute_features(spark, backfill, run_range=DateRange(START, END), allow_missing_days=True)
     return {"daily": daily, "backfill": backfill, "reports": reports, "daily_file": root / "daily" / "job_config.yaml"}
@@ -224,7 +225,7 @@ def test_rerunning_a_day_changes_nothing_and_a_backfill_restores_deleted_state(s
     tables = {name: features(spark, getattr(daily.tables, name), key) for name, key in _KEYS.items()}
     quarantined = transaction_quarantine(spark, daily)
     for day in (dt.date(2026, 3, 6),):
-        stateful.run_from_state(spark, daily, run_date=day, tables=TABLES, allow_missing_days=True)
+        stateful.run_from_state(spark, daily, run_date=day, tables=TABLES, allow_missing_days=True, publish=publish_all)
         assert_same_state(state_frames(spark, daily), before)
         for name, key in _KEYS.items():
             pd.testing.assert_frame_equal(features(spark, getattr(daily.tables, name), key), tables[name])

@@ -25,7 +25,16 @@ from online_support import oracle as online_oracle
 from pyspark.sql import functions as F
 
 import oracle
-from jobs import apply_job, delta_io, features_job, generate_job, materialize_job, training_set_job, validate_job
+from jobs import (
+    apply_job,
+    delta_io,
+    feast_repo,
+    features_job,
+    generate_job,
+    materialize_job,
+    training_set_job,
+    validate_job,
+)
 from jobs.config import load_config
 from jobs.features.run_range import DateRange
 from jobs.online_store.embedded import embedded_dynamodb
@@ -117,7 +126,7 @@ def run_pipeline(spark, root: Path, tables: dict[str, str]) -> dict:
             tables["labels"],
             *common,
         )
-        store = training_set_job.feature_store_for(config.feast)
+        store = feast_repo.feature_store(config)
         labels = delta_io.read(spark, tables["labels"])
         sdk = store.get_historical_features(entity_df=labels, features=store.get_feature_service(SERVICE))
         training_set = delta_io.read(spark, training["output"])

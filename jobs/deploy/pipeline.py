@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-FEATURE_TABLES = "user_transaction_features,merchant_risk_features"
+from jobs import tables
+
+FEATURE_TABLES = ",".join(tables.names(tables.FEATURE_TABLES))
 
 
 @dataclasses.dataclass(frozen=True)

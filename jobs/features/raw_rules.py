@@ -8,6 +8,7 @@ against the transactions this run uses. `rule` is null for a used row.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -122,3 +123,16 @@ def first_chargeback_per_transaction(used_chargebacks: DataFrame) -> DataFrame:
     return used_chargebacks.groupBy("transaction_id").agg(
         F.min("chargeback_timestamp").alias("first_chargeback_timestamp")
     )
+
+
+def rule_counts(checked: DataFrame) -> dict[str, Any]:
+    """`read = used + quarantined` for one raw table, from the cached checked rows (one small job)."""
+    by_rule = {row["rule"]: row["count"] for row in checked.groupBy("rule").count().collect()}
+    used = by_rule.pop(None, 0)
+    quarantined = sum(by_rule.values())
+    return {
+        "read": used + quarantined,
+        "used": used,
+        "quarantined": quarantined,
+        "by_rule": dict(sorted(by_rule.items())),
+    }

@@ -17,11 +17,11 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 
-from delta.tables import DeltaTable
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs import delta_io
 from jobs.config import InputsConfig, is_table_name
 from jobs.errors import BadInputError, NotReadyError
 from jobs.schemas import INGEST_DATE
@@ -105,7 +105,7 @@ def table_location(spark: SparkSession, table: str) -> str:
     """Where a raw table's files live: the path itself, or a catalog table's storage location."""
     if not is_table_name(table):
         return table
-    detail = DeltaTable.forName(spark, table).detail().select("location").first()
+    detail = delta_io.delta_table(spark, table).detail().select("location").first()
     if detail is None:
         raise BadInputError(f"table {table}: Delta reports no storage location")
     return str(detail["location"])

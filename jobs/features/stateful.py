@@ -32,7 +32,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pyspark import StorageLevel
@@ -46,10 +46,15 @@ from jobs.errors import JobError
 from jobs.features import raw_rules, silver, tiles
 from jobs.features.inputs import filter_landed_between, read_raw
 from jobs.features.quarantine import merge_quarantine, replace_quarantine, select_quarantine_rows
+from jobs.features.raw_rules import rule_counts
 from jobs.features.readiness import RawInput, check_inputs_ready
 from jobs.features.run_range import DateRange
 from jobs.monitoring.history import profile_days
 from jobs.schemas import INGEST_DATE, RAW_CHARGEBACKS, RAW_TRANSACTIONS
+from jobs.tables import MERCHANT_FEATURES, USER_FEATURES
+
+USER_TABLE = USER_FEATURES.name
+MERCHANT_TABLE = MERCHANT_FEATURES.name
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +133,10 @@ def run_from_state(
     run_date: dt.date,
     tables: Sequence[str],
     allow_missing_days: bool = False,
+    publish: Callable[..., dict[str, Any]],
 ) -> dict[str, Any]:
-    """`features --run-date` once the state exists; returns what the JSON line reports."""
-    # Lazily: jobs.features_job imports this module to choose the mode.
-    from jobs.features_job import MERCHANT_TABLE, USER_TABLE, publish_all, rule_counts
+    """`features --run-date` once the state exists; returns what the JSON line reports. `publish` is the
+    job's write-audit-publish of feature batches (jobs.features_job.publish_all: the job layer owns it)."""
 
     computed_at = dt.datetime.now(dt.UTC)
     run_id = f"features-{computed_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -230,7 +235,7 @@ def run_from_state(
         report["tables"] = {}
         for table in tables:
             report["tables"].update(
-                publish_all(
+                publish(
                     spark,
                     config,
                     batches={table: builds[table]},

@@ -25,6 +25,7 @@ from jobs.errors import BadInputError
 from jobs.monitoring.profiles import PROFILES, build_profiles
 from jobs.monitoring.stats import feature_columns
 from jobs.schemas import SNAPSHOT_DATE
+from jobs.tables import feature_table
 
 CHECKS = T.StructType(
     [
@@ -35,20 +36,13 @@ CHECKS = T.StructType(
         T.StructField("result", T.StringType(), nullable=False),
     ]
 )
-FEATURE_TABLE_KEYS = {"user_transaction_features": "user_features", "merchant_risk_features": "merchant_features"}
-
-
-def feature_table_location(config: Config, table: str) -> str:
-    if table not in FEATURE_TABLE_KEYS:
-        raise BadInputError(f"unknown feature table {table!r}; known: {', '.join(FEATURE_TABLE_KEYS)}")
-    return str(getattr(config.tables, FEATURE_TABLE_KEYS[table]))
 
 
 def profile_days(
     spark: SparkSession, config: Config, *, table: str, start: dt.date, end: dt.date, run_id: str
 ) -> dict[str, Any]:
     """Profile snapshot days `[start, end]` of a feature table and replace their rows in the history."""
-    location = feature_table_location(config, table)
+    location = feature_table(table).location(config)
     if not delta_io.exists(spark, location):
         raise BadInputError(f"table {table}: no Delta table at {location} (run the features job first)")
     version = int(delta_io.latest_commit(spark, location)["version"])
@@ -73,7 +67,7 @@ def profile_days(
 
 
 def _profile_days_predicate(table: str, start: dt.date, end: dt.date) -> str:
-    # `table` is one of FEATURE_TABLE_KEYS (checked above), the days are dates: nothing user-typed is quoted in.
+    # `table` is a feature table's name (checked above), the days are dates: nothing user-typed is quoted in.
     return f"table_name = '{table}' AND {delta_io.between_days(SNAPSHOT_DATE, start, end)}"
 
 

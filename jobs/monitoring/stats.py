@@ -26,7 +26,8 @@ import numpy as np
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.schemas import FEATURE_TABLE_SCHEMAS, SNAPSHOT_DATE
+from jobs.schemas import SNAPSHOT_DATE
+from jobs.tables import feature_table
 
 PERIOD = "_period"
 BASELINE = "baseline"
@@ -75,7 +76,9 @@ class FeatureStats:
 
 
 def feature_columns(table: str) -> list[str]:
-    return [f.name for f in FEATURE_TABLE_SCHEMAS[table].fields if f.name not in NON_FEATURE_COLUMNS]
+    schema = feature_table(table).schema
+    assert schema is not None, table
+    return [f.name for f in schema.fields if f.name not in NON_FEATURE_COLUMNS]
 
 
 def feature_value(name: str) -> Column:

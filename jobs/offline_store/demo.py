@@ -18,13 +18,13 @@ from feast.infra.offline_stores.contrib.spark_offline_store.spark import SparkRe
 
 from jobs import delta_io
 from jobs.config import Config, load_config
-from jobs.training_set_job import feature_store_for
+from jobs.feast_repo import feature_store
 
 SERVICE = "fraud_detection_v2"
 
 
 def print_training_set(spark: Any, config: Config, *, rows: int = 5) -> dict[str, Any]:
-    store = feature_store_for(config.feast)
+    store = feature_store(config)
     labels = delta_io.read(spark, config.tables.labels)
     job = store.get_historical_features(entity_df=labels, features=store.get_feature_service(SERVICE))
     assert isinstance(job, SparkRetrievalJob), "feature_store.yaml must name a Spark offline store"

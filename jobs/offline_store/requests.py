@@ -16,7 +16,7 @@ from feast.infra.offline_stores.contrib.spark_offline_store.spark_source import 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from jobs.config import is_table_name
+from jobs import delta_io
 from jobs.errors import BadInputError
 from jobs.offline_store.pit_join import ViewJoin
 
@@ -227,7 +227,7 @@ def view_join_from_record(spark: SparkSession, record: Mapping[str, Any], *, ver
     """The `ViewJoin` a `view_record` describes, reading its Delta table at `version`."""
     return ViewJoin(
         name=record["name"],
-        source=read_table_at(spark, record["table"], version=version),
+        source=delta_io.read(spark, record["table"], version=version),
         join_keys=tuple(record["join_keys"]),
         source_join_keys=tuple(record["source_join_keys"]),
         features=tuple(record["features"]),
@@ -237,9 +237,3 @@ def view_join_from_record(spark: SparkSession, record: Mapping[str, Any], *, ver
         ttl_seconds=int(record["ttl_seconds"]),
         filter_by_created_timestamp=bool(record["filter_by_created_timestamp"]),
     )
-
-
-def read_table_at(spark: SparkSession, table: str, *, version: int) -> DataFrame:
-    """A Delta table (a `source_id`: catalog name or path) at a version."""
-    reader = spark.read.format("delta").option("versionAsOf", version)
-    return reader.table(table) if is_table_name(table) else reader.load(table)

@@ -3,6 +3,8 @@
 `embedded_dynamodb()` starts `node_modules/.bin/dynalite --host 127.0.0.1` (in memory), waits until
 it answers a DynamoDB call, yields its URL, and always stops it. dynalite enforces DynamoDB's
 batch rules (at most 25 items, no duplicate keys in a batch), which keeps the writer honest.
+`online_endpoint(config)` is the endpoint of a run: such a server when `online_store.endpoint` is
+`embedded`, else the configured one.
 """
 
 from __future__ import annotations
@@ -15,13 +17,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from jobs import resources
+from jobs.config import Config
 from jobs.errors import ConfigError, InfrastructureError
+from jobs.online_store.tables import EMBEDDED, dynamodb_client, endpoint_url
 
 # The checkout's npm install; installed from the wheel, the one under the working directory.
 DYNALITE = resources.base_dir() / "node_modules" / ".bin" / "dynalite"
 LOOPBACK = "127.0.0.1"
-# dynalite needs signed requests but checks no secret; these placeholders only sign loopback calls.
-EMBEDDED_CREDENTIALS = {"aws_access_key_id": "embedded-dynalite", "aws_secret_access_key": "embedded-dynalite"}
+
+
+@contextlib.contextmanager
+def online_endpoint(config: Config) -> Iterator[str | None]:
+    """The endpoint URL for this run: a fresh embedded server, or the configured one (None = AWS)."""
+    if config.online_store.endpoint == EMBEDDED:
+        with embedded_dynamodb() as url:
+            yield url
+    else:
+        yield endpoint_url(config.online_store.endpoint, None)
 
 
 def free_port() -> int:
@@ -55,8 +67,6 @@ def embedded_dynamodb(*, startup_timeout_s: float = 30.0, executable: Path = DYN
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], url: str, timeout_s: float) -> None:
-    from jobs.online_store.tables import dynamodb_client
-
     client = dynamodb_client(url, region="us-east-1", connect_timeout_s=1, read_timeout_s=2)
     deadline = time.monotonic() + timeout_s
     while True:

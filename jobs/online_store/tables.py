@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+from jobs.aws_credentials import client_kwargs
 from jobs.errors import InfrastructureError
 
 log = logging.getLogger("jobs.online_store")
@@ -23,10 +24,6 @@ def endpoint_url(configured: str, embedded_url: str | None) -> str | None:
     if configured == AWS:
         return None
     return configured
-
-
-def is_loopback(url: str | None) -> bool:
-    return bool(url) and ("://127.0.0.1:" in url or "://localhost:" in url)  # type: ignore[operator]
 
 
 def dynamodb_client(
@@ -51,11 +48,7 @@ def dynamodb_client(
     import boto3
     from botocore.config import Config as BotoConfig
 
-    from jobs.online_store.embedded import EMBEDDED_CREDENTIALS
-
-    kwargs: dict[str, Any] = {"region_name": region, "endpoint_url": url}
-    if is_loopback(url):
-        kwargs.update(EMBEDDED_CREDENTIALS)
+    kwargs: dict[str, Any] = {"region_name": region, "endpoint_url": url, **client_kwargs(url)}
     config = BotoConfig(
         retries={"mode": "standard", "total_max_attempts": total_max_attempts},
         max_pool_connections=max_pool_connections,

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from jobs import delta_io
 from jobs.config import Config
 from jobs.errors import BadInputError
-from jobs.schemas import INGEST_DATE, SNAPSHOT_DATE
+from jobs.tables import FEATURE_TABLES, RAW_TABLES, TRAINING_SETS_SUITE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,13 +23,10 @@ class TableSpec:
 
 
 def table_spec(config: Config, table: str, *, path: str | None = None) -> TableSpec:
-    known = {
-        "raw_transactions": (config.tables.raw_transactions, INGEST_DATE),
-        "raw_chargebacks": (config.tables.raw_chargebacks, INGEST_DATE),
-        "user_transaction_features": (config.tables.user_features, SNAPSHOT_DATE),
-        "merchant_risk_features": (config.tables.merchant_features, SNAPSHOT_DATE),
-        "training_sets": (None, None),
+    known: dict[str, tuple[str | None, str | None]] = {
+        t.name: (t.location(config), t.partition_column) for t in (*RAW_TABLES, *FEATURE_TABLES)
     }
+    known[TRAINING_SETS_SUITE] = (None, None)
     if table not in known:
         raise BadInputError(f"--table {table}: no suite for it (tables: {', '.join(known)})")
     default_path, partition_column = known[table]
