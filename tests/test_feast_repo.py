@@ -48,7 +48,9 @@ def test_feasts_loader_expands_variables_in_the_file(tmp_path, monkeypatch):
 
 
 def test_a_repo_without_feature_store_yaml_is_a_configuration_error(tmp_path):
-    config = load_config(env="local", overrides=[f"feast.repo_path={tmp_path}"])
+    repo = make_repo(tmp_path).repo_path  # the views' files stay: the window settings are checked against them
+    (repo / "feature_store.yaml").unlink()
+    config = load_config(env="local", overrides=[f"feast.repo_path={repo}"])
     with pytest.raises(ConfigError, match="holds no feature_store.yaml"):
         repo_config(config)
 

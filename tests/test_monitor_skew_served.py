@@ -19,11 +19,12 @@ import pandas as pd
 import pytest
 from online_support import FEATURES, TTL, make_repo, materialized, merchant_row, oracle, user_row
 
+from jobs.aws_credentials import EMBEDDED_CREDENTIALS
 from jobs.feast_repo import apply_repo, feature_store
 from jobs.materialize_job import main as materialize_main
 from jobs.monitor_job import main
 from jobs.online_store.demo import run_inference_script
-from jobs.online_store.embedded import EMBEDDED_CREDENTIALS, embedded_dynamodb
+from jobs.online_store.embedded import embedded_dynamodb
 from jobs.online_store.serving import get_online_features_logged
 
 pytestmark = pytest.mark.integration

@@ -339,6 +339,9 @@ def test_rebuild_uses_the_recorded_request_after_the_service_and_a_ttl_changed(s
     features = (repo / "features.py").read_text()
     (repo / "features.py").write_text(features.replace("ttl=timedelta(days=7)", "ttl=timedelta(days=1)", 1))
     apply_repo(repo, base / "features")
+    # The registry now holds the one-day TTL; the jobs' window check (jobs.feature_windows) reads the repo's
+    # files, which a one-day TTL under `_7d` names fails, so they go back to seven days.
+    (repo / "features.py").write_text(features)
 
     assert main(job_args(base, "--as-of-versions", first, "--output", again)) == 0
     rebuilt = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
