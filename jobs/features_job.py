@@ -287,17 +287,7 @@ def quarantine_rejected(
 ) -> dict[str, Any]:
     """Log every broken rule and replace the quarantine rows of the landing days read (even with no
     rejects, so a verdict an earlier run filed for those days is not left behind)."""
-    tables_with_rejects = [name for name, c in counts.items() if c["quarantined"]]
-    for name in tables_with_rejects:
-        for rule, n in counts[name]["by_rule"].items():
-            log.warning(
-                "table %s: %d row(s) broke rule %s (column %s); quarantined under run %s",
-                name,
-                n,
-                rule,
-                raw_rules.RULE_COLUMNS[rule],
-                run_id,
-            )
+    raw_rules.log_rejects(counts, run_id=run_id)
     parts = [
         select_quarantine_rows(
             raw_rules.filter_quarantined(rejected[name]),
@@ -314,7 +304,7 @@ def quarantine_rejected(
         first_day=first_day,
         last_day=last_day,
     )
-    return {"path": config.tables.quarantine, "rows": sum(counts[n]["quarantined"] for n in tables_with_rejects)}
+    return {"path": config.tables.quarantine, "rows": sum(c["quarantined"] for c in counts.values())}
 
 
 def delta_commit_summary(spark: SparkSession, path: str) -> dict[str, Any]:

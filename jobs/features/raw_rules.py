@@ -8,12 +8,15 @@ against the transactions this run uses. `rule` is null for a used row.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from jobs.schemas import INGEST_DATE
+
+log = logging.getLogger(__name__)
 
 TRANSACTION_ID_NOT_NULL = "transaction_id_not_null"
 USER_ID_NOT_NULL = "user_id_not_null"
@@ -136,3 +139,17 @@ def rule_counts(checked: DataFrame) -> dict[str, Any]:
         "quarantined": quarantined,
         "by_rule": dict(sorted(by_rule.items())),
     }
+
+
+def log_rejects(counts: dict[str, dict[str, Any]], *, run_id: str) -> None:
+    """One warning per broken rule of each raw table, naming its column and the run."""
+    for name, table_counts in counts.items():
+        for rule, n in table_counts["by_rule"].items():
+            log.warning(
+                "table %s: %d row(s) broke rule %s (column %s); quarantined under run %s",
+                name,
+                n,
+                rule,
+                RULE_COLUMNS[rule],
+                run_id,
+            )

@@ -201,7 +201,7 @@ def run_from_state(
         report["inputs"] = {"transactions": transaction_counts, "chargebacks": chargeback_counts}
         filed = select_rejects(checked_chargebacks, source_table="chargebacks", run_id=run_id, at=computed_at)
         replace_quarantine(filed, path=t.quarantine, first_day=first_day, last_day=last_day, source_table="chargebacks")
-        log_rejects({"transactions": transaction_counts, "chargebacks": chargeback_counts}, run_id=run_id)
+        raw_rules.log_rejects({"transactions": transaction_counts, "chargebacks": chargeback_counts}, run_id=run_id)
         named_days = days_named_by_chargebacks(chargebacks, in_reach, window_days=windows.merchant_window_days)
         merchant_days = sorted(set(user_days) | {r[0] for r in named_days.collect()})
         displaced = outcomes.get(silver.WINS, 0)
@@ -324,19 +324,6 @@ def quarantine_transactions(
         silver.filter_displaced(judged), source_table="transactions", run_id=run_id, quarantined_at=at
     )
     merge_quarantine(spark, displaced, path=path)
-
-
-def log_rejects(counts: dict[str, dict[str, Any]], *, run_id: str) -> None:
-    for name, table_counts in counts.items():
-        for rule, n in table_counts["by_rule"].items():
-            log.warning(
-                "table %s: %d row(s) broke rule %s (column %s); quarantined under run %s",
-                name,
-                n,
-                rule,
-                raw_rules.RULE_COLUMNS[rule],
-                run_id,
-            )
 
 
 def rebuild_tiles(

@@ -84,14 +84,7 @@ def filter_tile_days(tiles: DataFrame, *, window_days: int, run_range: DateRange
 def with_rolled_user_windows(snapshots: DataFrame, *, window_days: int) -> DataFrame:
     window = last_days(USER_KEY, window_days)
     merchants = F.array_distinct(F.flatten(F.collect_list("merchants").over(window)))
-    return (
-        snapshots.withColumn("w_count", F.coalesce(F.sum("txn_count").over(window), F.lit(0)))
-        .withColumn("w_amount_sum", F.sum("amount_sum").over(window))
-        .withColumn("w_amount_max", F.max("amount_max").over(window))
-        .withColumn("w_first_ts", F.min("first_ts").over(window))
-        .withColumn("w_last_ts", F.max("last_ts").over(window))
-        .withColumn("w_merchants", F.size(merchants))
-    )
+    return user_features.with_window_totals(snapshots, window).withColumn("w_merchants", F.size(merchants))
 
 
 def roll_user_features(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame, Window, WindowSpec
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -82,15 +82,20 @@ _PARTIAL_TYPES = {
 }
 
 
-def with_user_windows(snapshots: DataFrame, *, window_days: int) -> DataFrame:
-    window = last_days(KEY, window_days)
+def with_window_totals(snapshots: DataFrame, window: WindowSpec) -> DataFrame:
+    """Count, amount sum and max, first and last instant of the per-day partials over `window`."""
     return (
         snapshots.withColumn("w_count", F.coalesce(F.sum("txn_count").over(window), F.lit(0)))
         .withColumn("w_amount_sum", F.sum("amount_sum").over(window))
         .withColumn("w_amount_max", F.max("amount_max").over(window))
         .withColumn("w_first_ts", F.min("first_ts").over(window))
         .withColumn("w_last_ts", F.max("last_ts").over(window))
-        .withColumn("w_merchants", F.coalesce(F.sum("merchant_delta").over(all_days_so_far(KEY)), F.lit(0)))
+    )
+
+
+def with_user_windows(snapshots: DataFrame, *, window_days: int) -> DataFrame:
+    return with_window_totals(snapshots, last_days(KEY, window_days)).withColumn(
+        "w_merchants", F.coalesce(F.sum("merchant_delta").over(all_days_so_far(KEY)), F.lit(0))
     )
 
 
