@@ -72,7 +72,7 @@ def _profile_days_predicate(table: str, start: dt.date, end: dt.date) -> str:
 
 
 def read_profiles(spark: SparkSession, config: Config, *, table: str, start: dt.date, end: dt.date) -> list[Row]:
-    """The stored profiles of a table's days `[start, end]` (days x features small rows)."""
+    """The stored profiles of a table's days `[start, end]` (days x features small rows), by day and feature."""
     target = config.monitoring.profiles_table
     if not delta_io.exists(spark, target):
         return []
@@ -80,6 +80,7 @@ def read_profiles(spark: SparkSession, config: Config, *, table: str, start: dt.
         delta_io.read(spark, target)
         .filter((F.col("table_name") == table) & F.col(SNAPSHOT_DATE).between(F.lit(start), F.lit(end)))
         .select([f.name for f in PROFILES.fields])
+        .orderBy(SNAPSHOT_DATE, "feature")
         .collect()
     )
 

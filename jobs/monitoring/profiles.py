@@ -5,28 +5,44 @@ quantiles (p01, p25, p50, p75, p99) and a histogram on fixed edges. The edges ar
 (`HISTOGRAM_EDGES`, chosen from what the feature means in FEATURES.md, open at both ends so every
 value lands in a bin), so the histograms of any two days compare bin by bin and drift over a month
 needs no rescan. Each profile row keeps its edges; drift compares only histograms with equal edges.
+NaN counts as null, as in `jobs.monitoring.stats`.
 
-`build_profiles` is one `groupBy(snapshot_date)` over the days profiled (a partially aggregated
-hash aggregate: only one row per day and map task is shuffled) followed by an explode of the
-per-day row into one row per feature. NaN counts as null, as in `jobs.monitoring.stats`.
+The one pass over the table is a `groupBy(snapshot_date, feature, bin, bucket)` of the rows turned
+long (one row per value): count, min, max, mean and population variance per group, a plain hash
+aggregate that Spark compiles and partially aggregates on the map side. `bucket` is the value's cell
+on a logarithmic grid (cells `(g^(k-1), g^k]` with `g = QUANTILE_GAMMA`, mirrored for negative
+values, zero alone), the DDSketch idea. Everything else is computed from those few thousand group
+rows per table: the histogram sums the groups per bin, the mean and stddev combine the groups'
+moments exactly (Chan et al.), and a quantile interpolates by rank inside the group holding its rank,
+whose values span at most a factor `QUANTILE_GAMMA`: a quantile is within 1% of the exact one
+(rank `ceil(q * n)`, as in the tests' oracle), and exact when every group holds one distinct value.
+
+Why not `percentile_approx` and one counter per bin in a `groupBy(snapshot_date)`: measured on the
+16M benchmark's user table (7.2M rows), the quantile sketches force Spark's object hash aggregate,
+which is interpreted row by row, and 84 conditional counters in one aggregate are not compiled either;
+that pass cost 0.58 of the feature job (`benchmarks/RESULTS.md`, #14).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.window import Window
 
 from jobs.monitoring.stats import feature_value
 from jobs.schemas import SNAPSHOT_DATE
 
 QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
 QUANTILE_NAMES = ("p01", "p25", "p50", "p75", "p99")
-# percentile_approx's accuracy: relative rank error 1/1000, a tenth of Spark's default sketch size.
-QUANTILE_ACCURACY = 1000
+# The ratio between a quantile group's largest and smallest magnitude: quantiles within 1%.
+QUANTILE_GAMMA = 1.01
+# Shifts the log-grid index so it is positive for every double's magnitude (the smallest subnormal is
+# 2^-1074, index about -75,000 with this gamma) and cannot reach zero, which is zero's own cell.
+_BUCKET_OFFSET = 100_000
 INF = math.inf
 
 _COUNTS = [-INF, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, INF]
@@ -76,47 +92,92 @@ def bin_index(value: Column, edges: Sequence[float]) -> Column:
     return index.otherwise(F.lit(len(edges) - 2))
 
 
-def feature_aggregations(name: str) -> list[Column]:
-    """The per-day aggregates of one feature, over the columns `binned_values` adds."""
-    value, bin_of = F.col(name), F.col(f"{name}__bin")
-    return [
-        F.count(value).alias(f"{name}__count"),
-        F.min(value).alias(f"{name}__min"),
-        F.max(value).alias(f"{name}__max"),
-        F.avg(value).alias(f"{name}__mean"),
-        F.stddev_samp(value).alias(f"{name}__stddev"),
-        F.percentile_approx(value, list(QUANTILES), QUANTILE_ACCURACY).alias(f"{name}__quantiles"),
-        F.array(*[F.count_if(bin_of == i) for i in range(len(HISTOGRAM_EDGES[name]) - 1)]).alias(f"{name}__histogram"),
-    ]
+def quantile_bucket(value: Column) -> Column:
+    """The value's cell on the logarithmic grid, ordered as the values are: `sign * (ceil(log_g |v|) + offset)`."""
+    log_index = F.log(F.abs(value)) / math.log(QUANTILE_GAMMA)
+    bounded = F.least(F.greatest(log_index, F.lit(float(1 - _BUCKET_OFFSET))), F.lit(float(_BUCKET_OFFSET)))
+    return (F.signum(value) * (F.ceil(bounded) + _BUCKET_OFFSET)).cast("long")
 
 
-def binned_values(rows: DataFrame, features: Sequence[str]) -> DataFrame:
-    """Each feature as a double (NaN as null) and its bin index, computed once per row.
+def value_groups(rows: DataFrame, features: Sequence[str]) -> DataFrame:
+    """The one pass: per (day, feature, bin, bucket) the rows, values, min, max, mean and population variance.
 
-    Comparing every value with both edges of every bin inside the aggregate cost 4-5x a plain
-    re-read of the table at 16M rows; one CASE per feature and an equality per bin costs about half that.
+    Null values (and NaN) form the group with a null bin, so the row count still counts them.
     """
-    values = rows.select(SNAPSHOT_DATE, *[feature_value(n).alias(n) for n in features])
-    return values.select("*", *[bin_index(F.col(n), HISTOGRAM_EDGES[n]).alias(f"{n}__bin") for n in features])
-
-
-def feature_profile(name: str) -> Column:
-    """The per-day aggregate columns of one feature as the struct of one profile row."""
-    count, rows = F.col(f"{name}__count"), F.col("_rows")
-    quantiles = F.col(f"{name}__quantiles")
-    return F.struct(
-        F.lit(name).alias("feature"),
-        rows.alias("row_count"),
-        (rows - count).alias("null_count"),
-        F.try_divide(rows - count, rows).cast("double").alias("null_rate"),
-        F.col(f"{name}__min").alias("min"),
-        F.col(f"{name}__max").alias("max"),
-        F.col(f"{name}__mean").alias("mean"),
-        F.col(f"{name}__stddev").alias("stddev"),
-        *[quantiles.getItem(i).alias(q) for i, q in enumerate(QUANTILE_NAMES)],
-        F.array(*[F.lit(float(e)) for e in HISTOGRAM_EDGES[name]]).alias("bin_edges"),
-        F.col(f"{name}__histogram").alias("histogram"),
+    values = rows.select(SNAPSHOT_DATE, *[feature_value(name).alias(name) for name in features])
+    long = values.select(
+        SNAPSHOT_DATE,
+        F.inline(
+            F.array(
+                *[
+                    F.struct(
+                        F.lit(name).alias("feature"),
+                        F.col(name).alias("value"),
+                        bin_index(F.col(name), HISTOGRAM_EDGES[name]).alias("bin"),
+                    )
+                    for name in features
+                ]
+            )
+        ),
     )
+    value = F.col("value")
+    keyed = long.withColumn("bucket", quantile_bucket(value))
+    return keyed.groupBy(SNAPSHOT_DATE, "feature", "bin", "bucket").agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.count(value).alias("n"),
+        F.min(value).alias("min"),
+        F.max(value).alias("max"),
+        F.avg(value).alias("mean"),
+        F.var_pop(value).alias("var_pop"),
+    )
+
+
+def _day_feature() -> Window:
+    return Window.partitionBy(SNAPSHOT_DATE, "feature")
+
+
+def with_quantile_values(groups: DataFrame) -> DataFrame:
+    """Each group with, per quantile, its value when the quantile's rank `ceil(q * n)` falls inside the group."""
+    ordered = _day_feature().orderBy("bucket", "bin").rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    present = F.col("n") > 0
+    before = F.sum(F.when(present, F.col("n"))).over(ordered) - F.col("n")
+    counted = groups.withColumn("_before", F.when(present, before)).withColumn(
+        "_count", F.sum("n").over(_day_feature())
+    )
+    columns = []
+    for name, q in zip(QUANTILE_NAMES, QUANTILES, strict=True):
+        rank = F.greatest(F.ceil(F.lit(q) * F.col("_count")), F.lit(1))
+        within = rank - F.col("_before")
+        step = F.try_divide(within - 1, F.col("n") - 1)
+        interpolated = F.col("min") + (F.col("max") - F.col("min")) * F.coalesce(step, F.lit(0.0))
+        columns.append(F.when(present & (within >= 1) & (within <= F.col("n")), interpolated).alias(f"_{name}"))
+    return counted.select("*", *columns)
+
+
+def with_pooled_moments(groups: DataFrame) -> DataFrame:
+    """Each group with its day-and-feature mean and its share of the pooled sum of squared deviations."""
+    n = F.col("n")
+    mean = F.try_divide(F.sum(n * F.col("mean")).over(_day_feature()), F.sum(n).over(_day_feature()))
+    return groups.withColumn("_pooled_mean", mean).withColumn(
+        "_m2", n * F.col("var_pop") + n * F.pow(F.col("mean") - F.col("_pooled_mean"), 2)
+    )
+
+
+def histogram(name: str) -> Column:
+    """The histogram of feature `name` from its groups: the values per bin, empty bins as 0."""
+    per_bin = F.map_from_entries(F.collect_list(F.when(F.col("bin").isNotNull(), F.struct("bin", "n"))))
+    return F.transform(
+        F.sequence(F.lit(0), F.lit(len(HISTOGRAM_EDGES[name]) - 2)),
+        lambda i: F.coalesce(per_bin[i], F.lit(0).cast("long")),
+    )
+
+
+def _per_feature(name_column: Column, make: Callable[[str], Column], features: Sequence[str]) -> Column:
+    """`make(feature)` for the feature named in `name_column` (one CASE over the features profiled)."""
+    result = F.lit(None)
+    for name in features:
+        result = F.when(name_column == name, make(name)).otherwise(result)
+    return result
 
 
 def build_profiles(
@@ -129,15 +190,46 @@ def build_profiles(
     profiled_at: object,
 ) -> DataFrame:
     """One profile row per (snapshot day, feature) of `rows` (already limited to the days to profile)."""
-    aggregations = [F.count(F.lit(1)).alias("_rows")]
-    for name in features:
-        aggregations += feature_aggregations(name)
-    per_day = binned_values(rows, features).groupBy(SNAPSHOT_DATE).agg(*aggregations)
-    exploded = per_day.select(SNAPSHOT_DATE, F.explode(F.array(*[feature_profile(n) for n in features])).alias("p"))
-    return exploded.select(
+    groups = with_pooled_moments(with_quantile_values(value_groups(rows, features)))
+    per_bin = groups.groupBy(SNAPSHOT_DATE, "feature", "bin").agg(
+        F.sum("rows").alias("rows"),
+        F.sum("n").alias("n"),
+        F.min("min").alias("min"),
+        F.max("max").alias("max"),
+        F.first("_pooled_mean", ignorenulls=True).alias("mean"),
+        F.sum("_m2").alias("_m2"),
+        *[F.max(f"_{q}").alias(q) for q in QUANTILE_NAMES],
+    )
+    feature = F.col("feature")
+    count, row_count = F.sum("n"), F.sum("rows")
+    profiles = per_bin.groupBy(SNAPSHOT_DATE, "feature").agg(
+        row_count.alias("row_count"),
+        (row_count - count).alias("null_count"),
+        F.try_divide(row_count - count, row_count).cast("double").alias("null_rate"),
+        F.min("min").alias("min"),
+        F.max("max").alias("max"),
+        F.when(count > 0, F.first("mean", ignorenulls=True)).alias("mean"),
+        F.when(count > 1, F.sqrt(F.sum("_m2") / (count - 1))).alias("stddev"),
+        *[F.max(q).alias(q) for q in QUANTILE_NAMES],
+        _per_feature(feature, lambda n: F.array(*[F.lit(float(e)) for e in HISTOGRAM_EDGES[n]]), features).alias(
+            "bin_edges"
+        ),
+        _per_feature(feature, histogram, features).alias("histogram"),
+    )
+    return profiles.select(
         F.lit(table).alias("table_name"),
         SNAPSHOT_DATE,
-        "p.*",
+        "feature",
+        "row_count",
+        "null_count",
+        "null_rate",
+        "min",
+        "max",
+        "mean",
+        "stddev",
+        *QUANTILE_NAMES,
+        "bin_edges",
+        "histogram",
         F.lit(run_id).alias("run_id"),
         F.lit(source_version).cast("long").alias("source_version"),
         F.lit(profiled_at).cast("timestamp").alias("profiled_at"),
