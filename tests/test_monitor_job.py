@@ -196,7 +196,7 @@ def test_drift_shifted_distribution_exits_1_with_the_guides_psi(drift_repo, caps
 
 def test_drift_over_several_tables_reports_each_and_exits_1_when_one_drifted(drift_repo, capsys):
     repo, _ = drift_repo
-    tables = "merchant_risk_features,user_transaction_features"
+    tables = "user_transaction_features,merchant_risk_features"  # the drifted table first: the next is still checked
     args = ["--baseline-start", "2026-03-01", "--baseline-end", "2026-03-03", "--start", "2026-03-07"]
     code, result, out = _run(["drift", "--tables", tables, *args, "--end", "2026-03-09"], repo, "embedded", capsys)
     assert code == 1, result
