@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import great_expectations as gx
+from great_expectations.checkpoint import CheckpointResult, ValidationAction
 from great_expectations.core import ExpectationSuiteValidationResult
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context import AbstractDataContext
@@ -55,6 +56,38 @@ def build_suite(table: str, params: SuiteParams, columns: Sequence[str]) -> gx.E
     return builder(params, columns)
 
 
+def run_checkpoint(
+    context: AbstractDataContext,
+    df: DataFrame,
+    suite: gx.ExpectationSuite,
+    *,
+    batch_name: str,
+    run_id: RunIdentifier | None = None,
+    actions: Sequence[ValidationAction] = (),
+) -> CheckpointResult:
+    """Validate `df` through a GE Checkpoint in a fresh context: GE stores the result in the context's
+    results store, then runs `actions` on it (GE caches `df` for its few passes; released afterwards)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        datasource = context.data_sources.add_spark(name="spark")
+        asset = datasource.add_dataframe_asset(name=suite.name)
+        batch_definition = asset.add_batch_definition_whole_dataframe(batch_name)
+        suite = context.suites.add(suite)
+        name = f"{suite.name}:{batch_name}"
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
+        )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=name, validation_definitions=[definition], actions=list(actions), result_format=RESULT_FORMAT
+            )
+        )
+        try:
+            return checkpoint.run(batch_parameters={"dataframe": df}, run_id=run_id)
+        finally:
+            df.unpersist()
+
+
 def run_suite(
     context: AbstractDataContext,
     df: DataFrame,
@@ -63,20 +96,9 @@ def run_suite(
     batch_name: str,
     run_id: RunIdentifier | None = None,
 ) -> ExpectationSuiteValidationResult:
-    """Validate `df` in a fresh context (GE caches it for its few passes; released afterwards)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        datasource = context.data_sources.add_spark(name="spark")
-        asset = datasource.add_dataframe_asset(name=suite.name)
-        batch_definition = asset.add_batch_definition_whole_dataframe(batch_name)
-        suite = context.suites.add(suite)
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"{suite.name}:{batch_name}", data=batch_definition, suite=suite)
-        )
-        try:
-            return definition.run(batch_parameters={"dataframe": df}, result_format=RESULT_FORMAT, run_id=run_id)
-        finally:
-            df.unpersist()
+    """The validation result of `df` against `suite` (a checkpoint without actions)."""
+    (result,) = run_checkpoint(context, df, suite, batch_name=batch_name, run_id=run_id).run_results.values()
+    return result
 
 
 def failures(result: ExpectationSuiteValidationResult) -> list[Failure]:

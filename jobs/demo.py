@@ -106,7 +106,7 @@ def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
         run_job(monitor_job, [*where, "skew"])
     step("7. the monitoring report (profiles stored by the features job, drift per day, the checks above)")
     report_days = ["--start", (end - dt.timedelta(days=29)).isoformat(), "--end", end.isoformat()]
-    run_job(monitor_job, [*where, "drift", "--daily", "--table", USER_FEATURES.name, *report_days, "--report-only"])
+    run_job(monitor_job, [*where, "drift", "--daily", "--tables", USER_FEATURES.name, *report_days, "--report-only"])
     run_job(monitor_job, [*where, "report", *report_days])
     return {"steps": 7, "materialize": materialized}
 

@@ -41,7 +41,7 @@ from jobs.features.user_features import build_user_transaction_features
 from jobs.monitoring.history import profile_days
 from jobs.quality.wap import publish_audited, stage_and_audit
 from jobs.schemas import RAW_CHARGEBACKS, RAW_TRANSACTIONS
-from jobs.tables import FEATURE_TABLES, MERCHANT_FEATURES, USER_FEATURES
+from jobs.tables import FEATURE_TABLES, MERCHANT_FEATURES, USER_FEATURES, feature_table_names
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +95,7 @@ def resolve_run_range(args: argparse.Namespace, config: Config) -> DateRange:
 
 
 def selected_tables(args: argparse.Namespace) -> list[str]:
-    tables = [t.strip() for t in args.tables.split(",") if t.strip()]
-    unknown = sorted(set(tables) - {USER_TABLE, MERCHANT_TABLE})
-    if unknown or not tables:
-        raise BadInputError(f"--tables: unknown feature table(s) {unknown}; known: {USER_TABLE}, {MERCHANT_TABLE}")
-    return tables
+    return feature_table_names(args.tables)
 
 
 def validate_args(args: argparse.Namespace, config: Config) -> None:

@@ -3,21 +3,22 @@
 - `freshness --run-date D`: the newest snapshot_date of each feature table must be at least
   D - quality.freshness_max_lag_days; each Feast feature view's newest materialization interval
   must end within monitoring.freshness_max_staleness_hours of now (the guide's Failure Case 2).
-- `drift --table T --baseline-start --baseline-end --start --end`: statistics of both snapshot-day
+- `drift --tables T[,T2] --baseline-start --baseline-end --start --end`: statistics of both snapshot-day
   periods, PSI and KS per feature, the guide's alerts (thresholds in the `monitoring` section).
-- `drift --daily --table T --start --end`: per snapshot day, PSI and KS of each feature against the
+- `drift --daily --tables T[,T2] --start --end`: per snapshot day, PSI and KS of each feature against the
   profiles of the `monitoring.reference_days` days before it (or a pinned `--baseline-*` period), from
   the stored profiles; only days without a profile are scanned (and then stored).
 - `skew [--start D --end D]`: the requests the feature service logged on those days (Feast's feature
   logging, jobs.online_store.serving) against the point-in-time join at each request's time, value
   by value (jobs.monitoring.skew); TTL differences are reported apart from skew.
-- `profile --table T --start --end`: store the daily profiles of those days (the features job does this
+- `profile [--tables T[,T2]] --start --end`: store the daily profiles of those days (the features job does this
   for the days it publishes).
 - `report --start --end [--output FILE]`: one self-contained HTML page of the history (jobs.monitoring.report).
 
 Every check's result is appended to `monitoring.checks_table`; profiles go to `monitoring.profiles_table`.
 
-Each prints one line per table, view or feature, then the JSON result line. Exit 1 when something
+Each prints one line per table, view or feature, then the JSON result line (drift over several tables:
+each table's result under `tables`). Exit 1 when something
 is stale, drifted (unless --report-only) or skewed; 2 for bad input; 3 when a store is unreachable.
 """
 
@@ -27,13 +28,22 @@ import argparse
 import datetime as dt
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import functions as F
 
-from jobs.cli import DATE, INSTANT, INSTANT_HELP, command_parser, parse_date, parse_timestamp, run_command
+from jobs.cli import (
+    DATE,
+    INSTANT,
+    INSTANT_HELP,
+    add_option_with_alias,
+    command_parser,
+    parse_date,
+    parse_timestamp,
+    run_command,
+)
 from jobs.config import Config
 from jobs.errors import BadInputError, DataQualityError, NotReadyError
 from jobs.monitoring.daily_drift import daily_drift
@@ -65,7 +75,7 @@ from jobs.monitoring.skew import (
 )
 from jobs.monitoring.stats import BASELINE, CURRENT, DayRange, compute_period_stats, feature_columns, with_periods
 from jobs.schemas import SNAPSHOT_DATE
-from jobs.tables import FEATURE_TABLES, names
+from jobs.tables import FEATURE_TABLES, feature_table_names, names
 
 TABLES = tuple(names(FEATURE_TABLES))
 EXAMPLES_SHOWN = 5
@@ -95,7 +105,7 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     )
 
     drift = _subcommand(checks, "drift", "PSI, KS and the guide's drift alerts between two snapshot-day periods")
-    drift.add_argument("--table", required=True, choices=TABLES)
+    _add_tables_option(drift, required=True, help=f"comma-separated feature tables: {','.join(TABLES)}")
     drift.add_argument(
         "--daily",
         action="store_true",
@@ -127,7 +137,9 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     )
 
     profile = _subcommand(checks, "profile", "store the daily profiles (counts, nulls, moments, quantiles, histograms)")
-    profile.add_argument("--table", choices=[*TABLES, "all"], default="all", help="feature table (default: all)")
+    _add_tables_option(
+        profile, default=",".join(TABLES), help=f"comma-separated feature tables (default: all: {','.join(TABLES)})"
+    )
     profile.add_argument(
         "--start", required=True, type=parse_date, metavar=DATE, help="first snapshot day (YYYY-MM-DD)"
     )
@@ -140,6 +152,10 @@ def build_parser(command: str) -> argparse.ArgumentParser:
         "--output", help="HTML file to write (default: <quality.results_path>/monitoring/report_<start>_<end>.html)"
     )
     return parser
+
+
+def _add_tables_option(parser: argparse.ArgumentParser, **kwargs: Any) -> None:
+    add_option_with_alias(parser, "--tables", "--table", dest="tables", metavar="TABLE,...", **kwargs)
 
 
 def _subcommand(checks: Any, name: str, description: str) -> argparse.ArgumentParser:
@@ -166,6 +182,8 @@ def main(argv: Sequence[str] | None = None, *, command: str = "monitor") -> int:
 
 
 def _validate(args: argparse.Namespace, config: Config) -> None:
+    if args.check in ("drift", "profile"):
+        args.tables = feature_table_names(args.tables)
     if args.check in ("profile", "report") and args.start > args.end:
         raise BadInputError(f"--start {args.start} is after --end {args.end}")
     if args.check == "drift":
@@ -189,7 +207,7 @@ def _validate(args: argparse.Namespace, config: Config) -> None:
 def run(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
     checks = {
         "freshness": run_freshness,
-        "drift": run_daily_drift if args.check == "drift" and args.daily else run_drift,
+        "drift": run_drift,
         "skew": run_skew,
         "profile": run_profile,
         "report": run_report,
@@ -288,7 +306,32 @@ def _view_freshness(config: Config, now: dt.datetime, problems: list[str]) -> di
 
 
 def run_drift(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
-    table = args.table
+    """Drift of each table of --tables, between two periods or (--daily) day by day."""
+    check = _daily_drift if args.daily else _period_drift
+    return _each_table(args.tables, lambda table: check(spark, config, args, table))
+
+
+def _each_table(tables: Sequence[str], check: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """One table's result is the result; several go under `tables`. Every table is checked (and prints its
+    lines) before an alert on any of them fails the run."""
+    results: dict[str, Any] = {}
+    failures = []
+    for table in tables:
+        try:
+            results[table] = check(table)
+        except MonitorFailure as failure:
+            results[table] = failure.details
+            failures.append(failure)
+    if len(results) == 1:
+        if failures:
+            raise failures[0]
+        return results[tables[0]]
+    if failures:
+        raise MonitorFailure("; ".join(str(f) for f in failures), details={"tables": results})
+    return {"tables": results}
+
+
+def _period_drift(spark: Any, config: Config, args: argparse.Namespace, table: str) -> dict[str, Any]:
     rows = read_feature_table(spark, config, table)
     features = feature_columns(table)
     missing = [c for c in [*features, SNAPSHOT_DATE] if c not in rows.columns]
@@ -342,9 +385,8 @@ def run_drift(spark: Any, config: Config, args: argparse.Namespace) -> dict[str,
     return result
 
 
-def run_daily_drift(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
+def _daily_drift(spark: Any, config: Config, args: argparse.Namespace, table: str) -> dict[str, Any]:
     """Per-day drift from the stored profiles; days without a profile are profiled (one scan) first."""
-    table = args.table
     reference_days = args.reference_days or config.monitoring.reference_days
     baseline = (args.baseline_start, args.baseline_end) if args.baseline_start else None
     first = min(baseline[0], args.start) if baseline else args.start - dt.timedelta(days=reference_days)
@@ -383,11 +425,10 @@ def run_daily_drift(spark: Any, config: Config, args: argparse.Namespace) -> dic
 
 
 def run_profile(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
-    tables = TABLES if args.table == "all" else (args.table,)
     run_id = f"profile-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     return {
         "profiles": [
-            profile_days(spark, config, table=t, start=args.start, end=args.end, run_id=run_id) for t in tables
+            profile_days(spark, config, table=t, start=args.start, end=args.end, run_id=run_id) for t in args.tables
         ]
     }
 

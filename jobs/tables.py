@@ -60,3 +60,14 @@ def feature_table(name: str) -> Table:
 
 def names(tables: tuple[Table, ...]) -> list[str]:
     return [table.name for table in tables]
+
+
+def feature_table_names(text: str, *, option: str = "--tables") -> list[str]:
+    """The feature tables of a command's comma-separated `option`, in its order; a name that is not a
+    feature table, or none at all, is bad input naming the option and the known tables."""
+    chosen = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    known = names(FEATURE_TABLES)
+    unknown = sorted(set(chosen) - set(known))
+    if unknown or not chosen:
+        raise BadInputError(f"{option}: unknown feature table(s) {unknown}; known: {', '.join(known)}")
+    return chosen

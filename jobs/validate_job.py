@@ -71,9 +71,9 @@ def day_range(args: argparse.Namespace) -> tuple[dt.date, dt.date] | None:
 def table_names(args: argparse.Namespace) -> list[str]:
     names = [name.strip() for name in args.tables.split(",") if name.strip()]
     if not names:
-        raise BadInputError("--table names no table")
+        raise BadInputError("--tables names no table")
     if len(names) > 1 and args.path:
-        raise BadInputError("--path goes with a single --table")
+        raise BadInputError("--path goes with a single table in --tables")
     return names
 
 
@@ -82,7 +82,7 @@ def validate_args(args: argparse.Namespace, config: Config) -> None:
         spec = table_spec(config, name, path=args.path)
         if spec.partition_column and day_range(args) is None:
             raise BadInputError(
-                f"--table {name} is partitioned by {spec.partition_column}: give --run-date or --start/--end"
+                f"--tables {name} is partitioned by {spec.partition_column}: give --run-date or --start/--end"
             )
 
 

@@ -178,7 +178,7 @@ BAD_COMMAND_LINES = [
     ),
     ("materialize-incremental",),
     ("monitor",),
-    ("monitor", "drift", "--table", "user_transaction_features", "--start", "2026-03-01"),
+    ("monitor", "drift", "--tables", "user_transaction_features", "--start", "2026-03-01"),
     ("monitor", "skew", "--start", "noon"),
     ("deploy", "aws", "--run-date", "2026-03-12"),
     ("check-deployment", "--partitions", "two"),
@@ -210,3 +210,43 @@ def test_the_old_spellings_still_parse_as_the_new_ones(caplog):
     assert validate_job.build_parser().parse_args(["--table", tables]).tables == tables
     assert "--table is deprecated, use --tables" in caplog.text
     assert "--table " not in validate_job.build_parser().format_help()
+
+
+MONITOR_DRIFT = ("drift", "--baseline-start", "2026-03-01", "--baseline-end", "2026-03-03")
+MONITOR_DRIFT += ("--start", "2026-03-07", "--end", "2026-03-09")
+MONITOR_PROFILE = ("profile", "--start", "2026-03-01", "--end", "2026-03-03")
+
+
+@pytest.mark.parametrize("check", [MONITOR_DRIFT, MONITOR_PROFILE], ids=lambda check: check[0])
+def test_monitor_reads_tables_as_the_other_commands_do_and_table_as_a_hidden_alias(caplog, capsys, check):
+    from jobs import monitor_job
+
+    parser = monitor_job.build_parser("monitor")
+    tables = "merchant_risk_features,user_transaction_features"
+    assert parser.parse_args([*check, "--tables", tables]).tables == tables
+    assert "deprecated" not in caplog.text
+    assert parser.parse_args([*check, "--table", tables]).tables == tables
+    assert "--table is deprecated, use --tables" in caplog.text
+    with pytest.raises(SystemExit):
+        parser.parse_args([check[0], "--help"])
+    shown = capsys.readouterr().out
+    assert "--tables TABLE,..." in shown and "--table " not in shown
+
+
+UNKNOWN_TABLE = "--tables: unknown feature table(s) ['users']; known: user_transaction_features, merchant_risk_features"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("features", "--run-date", "2026-03-02", "--tables", "user_transaction_features,users"),
+        ("monitor", *MONITOR_DRIFT, "--tables", "user_transaction_features,users"),
+        ("monitor", *MONITOR_DRIFT, "--table", "users"),
+        ("monitor", *MONITOR_PROFILE, "--tables", "users,merchant_risk_features"),
+    ],
+    ids=" ".join,
+)
+def test_an_unknown_table_exits_2_naming_the_option_it_and_the_known_tables(capsys, argv):
+    code = entry.main(list(argv))
+    line = last_json_line(capsys)
+    assert (code, line["exit_code"], line["error"]) == (2, 2, UNKNOWN_TABLE)

@@ -60,7 +60,7 @@ def pipeline(cluster):
             "features": cluster.submit("features", "--env", "local", *DAYS),
             "validate": cluster.submit(
                 "validate", "--env", "local", *DAYS,
-                "--table", "raw_transactions,raw_chargebacks,user_transaction_features,merchant_risk_features",
+                "--tables", "raw_transactions,raw_chargebacks,user_transaction_features,merchant_risk_features",
             ),
             "apply": cluster.submit("apply", "--env", "local", *online),
             "training-set": cluster.submit(

@@ -65,7 +65,7 @@ def runs(spark, tmp_path_factory):
 
 
 def drift(table: str, config_file: Path, capsys) -> tuple[int, dict]:
-    code = main(["drift", "--daily", "--table", table, *DRIFT_DAYS, "--config", str(config_file)])
+    code = main(["drift", "--daily", "--tables", table, *DRIFT_DAYS, "--config", str(config_file)])
     out = capsys.readouterr().out.splitlines()
     return code, json.loads([line for line in out if line.startswith("{")][-1])
 

@@ -127,16 +127,27 @@ def _drift_rows(shift: float) -> list[tuple]:
     return rows
 
 
+def _steady_merchant_rows() -> list[tuple]:
+    """Days 1-9: the same merchant values every day (nothing can drift)."""
+    values = [(40, 55.5, 0.05, 0.0625), (12, 99.75, 0.125, 0.03125), (7, 20.0, 0.0, 0.0), (3, 8.5, 0.5, 0.25)]
+    return [
+        merchant_row(f"merch_{i}", dt.datetime(2026, 3, day + 1), *value)
+        for day in range(1, 10)
+        for i, value in enumerate(values)
+    ]
+
+
 @pytest.fixture(scope="module")
 def drift_repo(spark, tmp_path_factory):
     repo = make_repo(tmp_path_factory.mktemp("drift_repo"))
     rows = _drift_rows(3.0)
     repo.write(spark, "user_transaction_features", rows)
+    repo.write(spark, "merchant_risk_features", _steady_merchant_rows())
     return repo, rows
 
 
 def _drift(repo, capsys, *extra: str) -> tuple[int, dict, list[str]]:
-    args = ["drift", "--table", "user_transaction_features", "--baseline-start", "2026-03-01"]
+    args = ["drift", "--tables", "user_transaction_features", "--baseline-start", "2026-03-01"]
     args += ["--baseline-end", "2026-03-03", *extra]
     return _run(args, repo, "embedded", capsys)
 
@@ -183,6 +194,48 @@ def test_drift_shifted_distribution_exits_1_with_the_guides_psi(drift_repo, caps
     assert code == 0 and result["alerts"] > 0
 
 
+def test_drift_over_several_tables_reports_each_and_exits_1_when_one_drifted(drift_repo, capsys):
+    repo, _ = drift_repo
+    tables = "user_transaction_features,merchant_risk_features"  # the drifted table first: the next is still checked
+    args = ["--baseline-start", "2026-03-01", "--baseline-end", "2026-03-03", "--start", "2026-03-07"]
+    code, result, out = _run(["drift", "--tables", tables, *args, "--end", "2026-03-09"], repo, "embedded", capsys)
+    assert code == 1, result
+    assert sorted(result["tables"]) == ["merchant_risk_features", "user_transaction_features"]
+    merchants = result["tables"]["merchant_risk_features"]
+    assert merchants["alerts"] == 0
+    assert {f: (r["psi"], r["ks_p_value"]) for f, r in merchants["features"].items()} == {
+        f: (0.0, 1.0) for f in ("total_transactions_30d", "avg_transaction_amount", "chargeback_rate_30d", "risk_score")
+    }
+    assert sorted(line for line in out if line.startswith("OK: merchant_risk_features.")) == sorted(
+        f"OK: merchant_risk_features.{f} psi=0 ks_p_value=1" for f in merchants["features"]
+    )
+    users = result["tables"]["user_transaction_features"]
+    assert users["alerts"] > 0 and any(
+        a.startswith("Mean drift detected") for a in users["features"]["transaction_amount_avg_7d"]["alerts"]
+    )
+    assert any(line.startswith("ALERT: user_transaction_features.transaction_amount_avg_7d:") for line in out)
+    assert "table user_transaction_features: drift alerts on" in result["error"]
+    assert "merchant_risk_features" not in result["error"]
+
+    code, result, _ = _run(
+        ["drift", "--tables", tables, *args, "--end", "2026-03-09", "--report-only"], repo, "embedded", capsys
+    )
+    assert code == 0 and result["tables"]["user_transaction_features"]["alerts"] == users["alerts"]
+
+
+def test_profile_takes_tables_and_the_old_table_spelling(spark, drift_repo, capsys, caplog):
+    repo, _ = drift_repo
+    days = ["--start", "2026-03-02", "--end", "2026-03-03"]
+    code, result, _ = _run(["profile", "--table", "merchant_risk_features", *days], repo, "embedded", capsys)
+    assert code == 0, result
+    assert "--table is deprecated, use --tables" in caplog.text
+    assert [p["table"] for p in result["profiles"]] == ["merchant_risk_features"]
+    both = "user_transaction_features,merchant_risk_features"
+    code, result, _ = _run(["profile", "--tables", both, *days], repo, "embedded", capsys)
+    assert code == 0, result
+    assert [p["table"] for p in result["profiles"]] == both.split(",")
+
+
 def test_drift_bad_input_exits_2(drift_repo, capsys):
     repo, _ = drift_repo
     code, result, _ = _drift(repo, capsys, "--start", "2026-04-01", "--end", "2026-04-02")
@@ -191,7 +244,7 @@ def test_drift_bad_input_exits_2(drift_repo, capsys):
     code, result, _ = _drift(repo, capsys, "--start", "2026-03-09", "--end", "2026-03-07")
     assert code == 2 and "is after --end" in result["error"]
     missing = repo.root / "no_such_table"
-    args = ["drift", "--table", "user_transaction_features", "--baseline-start", "2026-03-01", "--baseline-end"]
+    args = ["drift", "--tables", "user_transaction_features", "--baseline-start", "2026-03-01", "--baseline-end"]
     args += ["2026-03-03", "--start", "2026-03-07", "--end", "2026-03-09", *repo.cli_overrides("embedded")]
     code = main([*args, "--set", f"tables.user_features={missing}"])
     result = json.loads(capsys.readouterr().out.splitlines()[-1])

@@ -113,12 +113,12 @@ def run_pipeline(spark, root: Path, tables: dict[str, str]) -> dict:
         ok(generate_job, *GENERATE, *common)
         features = ok(features_job, *DAYS, *common)
         all_tables = "raw_transactions,raw_chargebacks,user_transaction_features,merchant_risk_features"
-        ok(validate_job, "--table", all_tables, *DAYS, *common)
+        ok(validate_job, "--tables", all_tables, *DAYS, *common)
         ok(apply_job, *common)
         training = ok(training_set_job, "--entities", tables["labels"], "--feature-service", SERVICE, *common)
         ok(
             validate_job,
-            "--table",
+            "--tables",
             "training_sets",
             "--path",
             training["output"],

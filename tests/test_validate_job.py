@@ -10,6 +10,7 @@ import pytest
 from dq_support import day, ts
 
 from jobs import validate_job
+from jobs.quality.docs_assets import CDN_FILES
 from jobs.schemas import USER_TRANSACTION_FEATURES
 
 pytestmark = pytest.mark.integration
@@ -35,7 +36,7 @@ def feature_table(spark, tmp_path_factory):
 def run_validate(capsys, table_path, results_path, *args):
     code = validate_job.main(
         [
-            "--table",
+            "--tables",
             "user_transaction_features",
             *args,
             "--set",
@@ -80,6 +81,26 @@ def test_defects_exit_1_naming_each_failed_expectation(spark, capsys, feature_ta
     assert [json.loads(p.read_text())["success"] for p in stored] == [False]
 
 
+def test_a_run_renders_only_its_own_pages_and_the_index(spark, capsys, feature_table, tmp_path):
+    """GE's UpdateDataDocsAction renders the run's result page, its suite's page and the index; the pages
+    of earlier runs stay as they were written (no rebuild of every stored result)."""
+    _, _, first = run_validate(capsys, feature_table, tmp_path, "--run-date", "2026-03-10")
+    site = tmp_path / "data_docs"
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*.html")}
+    code, _, second = run_validate(capsys, feature_table, tmp_path, "--run-date", "2026-03-11")
+    assert (code, first["success"], second["success"]) == (1, True, False)
+    after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in site.rglob("*.html")}
+    first_page, second_page = (Path(line["data_docs"].removeprefix("file://")) for line in (first, second))
+    suite_page = site / "expectations" / "user_transaction_features.html"
+    assert set(after) == {*before, second_page} and set(before) == {first_page, suite_page, site / "index.html"}
+    rewritten = {p.relative_to(site) for p in before if after[p] != before[p]}
+    assert rewritten == {Path("index.html"), suite_page.relative_to(site)}
+    index = (site / "index.html").read_text()
+    assert all(Path(p).relative_to(site).as_posix() in index for p in (first_page, second_page))
+    html = after[second_page][1].decode()
+    assert "static/vendor/" in html and not [url for url in CDN_FILES if url in html]
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -110,7 +131,7 @@ def test_training_set_row_count_must_equal_the_entity_rows(spark, capsys, tmp_pa
     ).write.format("delta").save(entities)
     code = validate_job.main(
         [
-            "--table",
+            "--tables",
             "training_sets",
             "--path",
             training,

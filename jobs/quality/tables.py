@@ -28,11 +28,11 @@ def table_spec(config: Config, table: str, *, path: str | None = None) -> TableS
     }
     known[TRAINING_SETS_SUITE] = (None, None)
     if table not in known:
-        raise BadInputError(f"--table {table}: no suite for it (tables: {', '.join(known)})")
+        raise BadInputError(f"--tables {table}: no suite for it (known: {', '.join(known)})")
     default_path, partition_column = known[table]
     chosen = path or default_path
     if chosen is None:
-        raise BadInputError(f"--table {table} needs --path (the training set's Delta table)")
+        raise BadInputError(f"--tables {table} needs --path (the training set's Delta table)")
     return TableSpec(table, chosen, partition_column)
 
 

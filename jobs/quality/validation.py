@@ -1,4 +1,5 @@
-"""Validate one table's DataFrame with its suite, store the results, build Data Docs, summarize."""
+"""Validate one table's DataFrame with its suite through a GE Checkpoint that stores the result and updates
+Data Docs with this run's pages (UpdateDataDocsAction), make the site work offline, summarize."""
 
 from __future__ import annotations
 
@@ -6,16 +7,14 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
+from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context import AbstractDataContext
-from great_expectations.data_context.types.resource_identifiers import (
-    ExpectationSuiteIdentifier,
-    ValidationResultIdentifier,
-)
+from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
 from pyspark.sql import DataFrame
 
 from expectations.common import SuiteParams
-from expectations.runner import Failure, build_suite, failures, run_suite
+from expectations.runner import Failure, build_suite, failures, run_checkpoint
 from jobs.config import QualityConfig
 from jobs.quality.context import DOCS_SITE, build_context, local_docs_dir
 from jobs.quality.docs_assets import make_site_offline
@@ -93,36 +92,24 @@ def validate_table(
     # GE's Data Docs page title feeds the run name to dateutil; a bare "2026-01-01..2026-03-31" parses
     # into an impossible UTC offset and breaks the page, so the name starts with a plain word.
     run_id = RunIdentifier(run_name=f"batch_{batch_name}", run_time=dt.datetime.now(dt.UTC))
-    result = run_suite(context, df, suite, batch_name=batch_name, run_id=run_id)
-    docs_url, index_url = _build_docs(context, suite_name=suite.name, run_id=run_id)
+    docs = UpdateDataDocsAction(name="update_data_docs", site_names=[DOCS_SITE])
+    checkpoint = run_checkpoint(context, df, suite, batch_name=batch_name, run_id=run_id, actions=[docs])
+    ((identifier, result),) = checkpoint.run_results.items()
     docs_dir = local_docs_dir(results_path)
     if docs_dir is not None:
         make_site_offline(docs_dir)
-    outcome = Outcome(
+    return Outcome(
         table=table,
         success=bool(result.success),
         evaluated=len(result.results),
         failures=failures(result),
-        docs_url=docs_url,
-        docs_index_url=index_url,
+        docs_url=_site_url(context, identifier),
+        docs_index_url=_site_url(context, None),
     )
-    return outcome
 
 
-def _build_docs(
-    context: AbstractDataContext, *, suite_name: str, run_id: RunIdentifier
-) -> tuple[str | None, str | None]:
-    """Render this run's result page (found by its run id in the results store), its suite's page (the
-    result page links to it) and the index."""
-    identifier = next(
-        key
-        for key in context.validation_results_store.list_keys()
-        if isinstance(key, ValidationResultIdentifier)
-        and key.expectation_suite_identifier.name == suite_name
-        and key.run_id == run_id
-    )
-    suite_page = ExpectationSuiteIdentifier(name=suite_name)
-    context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[identifier, suite_page])  # type: ignore[arg-type]  # GE renders a mixed list
-    page = context.get_docs_sites_urls(resource_identifier=identifier, site_name=DOCS_SITE)
-    index = context.get_docs_sites_urls(site_name=DOCS_SITE)
-    return (page[0]["site_url"] if page else None, index[0]["site_url"] if index else None)
+def _site_url(context: AbstractDataContext, page: ValidationResultIdentifier | None) -> str | None:
+    """The URL of a result's page (None: the index). Checkpoint.run keeps its actions' results (where
+    UpdateDataDocsAction puts the same URL) to itself, so the context is asked (GE 1.24.1 checkpoint.py)."""
+    urls = context.get_docs_sites_urls(resource_identifier=page, site_name=DOCS_SITE)
+    return urls[0]["site_url"] if urls else None
