@@ -217,10 +217,9 @@ def compute_features(
             spark, config, batches={t: batches[t] for t in tables}, paths=paths, run_range=run_range, run_id=run_id
         )
         profile_started = time.monotonic()
-        profiled = [
-            profile_days(spark, config, table=t, start=run_range.start, end=run_range.end, run_id=run_id)
-            for t in tables
-        ]
+        profiled = profile_days(
+            spark, config, days={t: (run_range.start, run_range.end) for t in tables}, run_id=run_id
+        )
         report["profiles"] = {
             "table": config.monitoring.profiles_table,
             "written": profiled,

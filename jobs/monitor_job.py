@@ -396,7 +396,7 @@ def _daily_drift(spark: Any, config: Config, args: argparse.Namespace, table: st
         needed = {d for d in needed if baseline[0] <= d <= baseline[1] or args.start <= d <= args.end}
     missing = sorted(needed - profiled_days(spark, config, table=table, start=first, end=last))
     if missing:
-        profile_days(spark, config, table=table, start=missing[0], end=missing[-1], run_id=f"drift-{table}")
+        profile_days(spark, config, days={table: (missing[0], missing[-1])}, run_id=f"drift-{table}")
     profiles = [r.asDict() for r in read_profiles(spark, config, table=table, start=first, end=last)]
     days = [args.start + dt.timedelta(days=i) for i in range((args.end - args.start).days + 1)]
     drifts = daily_drift(
@@ -427,9 +427,7 @@ def _daily_drift(spark: Any, config: Config, args: argparse.Namespace, table: st
 def run_profile(spark: Any, config: Config, args: argparse.Namespace) -> dict[str, Any]:
     run_id = f"profile-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}"
     return {
-        "profiles": [
-            profile_days(spark, config, table=t, start=args.start, end=args.end, run_id=run_id) for t in args.tables
-        ]
+        "profiles": profile_days(spark, config, days={t: (args.start, args.end) for t in args.tables}, run_id=run_id)
     }
 
 

@@ -245,10 +245,9 @@ def run_from_state(
                 )
             )
         profile_started = time.monotonic()
-        profiled = [
-            profile_days(spark, config, table=table, start=ranges[table].start, end=run_date, run_id=run_id)
-            for table in tables
-        ]
+        profiled = profile_days(
+            spark, config, days={table: (ranges[table].start, run_date) for table in tables}, run_id=run_id
+        )
         report["profiles"] = {
             "table": config.monitoring.profiles_table,
             "written": profiled,

@@ -1,7 +1,7 @@
 """The monitoring history: daily feature profiles and every monitor check's result, as Delta tables.
 
 - Profiles (`monitoring.profiles_table`): one row per (table, snapshot day, feature), see
-  `jobs.monitoring.profiles`. Profiling days replaces exactly those days' rows of that table in one
+  `jobs.monitoring.profiles`. Profiling days replaces exactly those days' rows of those tables in one
   Delta commit (`replaceWhere`), so rerunning a day replaces its profile and nothing is half-written.
 - Checks (`monitoring.checks_table`): one appended row per `monitor` run: the check, its status and its
   JSON result, so the report shows the latest freshness and skew verdicts without recomputing them.
@@ -12,10 +12,12 @@ Only aggregates reach the driver: a profile read is days x features rows.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+from collections.abc import Mapping
 from typing import Any
 
-from pyspark.sql import Row, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -39,31 +41,39 @@ CHECKS = T.StructType(
 
 
 def profile_days(
-    spark: SparkSession, config: Config, *, table: str, start: dt.date, end: dt.date, run_id: str
-) -> dict[str, Any]:
-    """Profile snapshot days `[start, end]` of a feature table and replace their rows in the history."""
-    location = feature_table(table).location(config)
-    if not delta_io.exists(spark, location):
-        raise BadInputError(f"table {table}: no Delta table at {location} (run the features job first)")
-    version = int(delta_io.latest_commit(spark, location)["version"])
-    days = delta_io.read(spark, location, version=version).filter(
-        F.col(SNAPSHOT_DATE).between(F.lit(start), F.lit(end))
-    )
-    profiles = build_profiles(
-        days,
-        table=table,
-        features=feature_columns(table),
-        run_id=run_id,
-        source_version=version,
-        profiled_at=dt.datetime.now(dt.UTC),
-    )
-    delta_io.overwrite(
-        profiles,
-        config.monitoring.profiles_table,
-        replace_where=_profile_days_predicate(table, start, end),
-        partition_by=["table_name"],
-    )
-    return {"table": table, "start": start.isoformat(), "end": end.isoformat(), "source_version": version}
+    spark: SparkSession, config: Config, *, days: Mapping[str, tuple[dt.date, dt.date]], run_id: str
+) -> list[dict[str, Any]]:
+    """Profile each feature table's snapshot days `[start, end]` and replace their rows in the history,
+    all tables in one Delta commit (one write job instead of one per table)."""
+    profiled, batches, predicates = [], [], []
+    for table, (start, end) in days.items():
+        location = feature_table(table).location(config)
+        if not delta_io.exists(spark, location):
+            raise BadInputError(f"table {table}: no Delta table at {location} (run the features job first)")
+        version = int(delta_io.latest_commit(spark, location)["version"])
+        rows = delta_io.read(spark, location, version=version).filter(
+            F.col(SNAPSHOT_DATE).between(F.lit(start), F.lit(end))
+        )
+        batches.append(
+            build_profiles(
+                rows,
+                table=table,
+                features=feature_columns(table),
+                run_id=run_id,
+                source_version=version,
+                profiled_at=dt.datetime.now(dt.UTC),
+            )
+        )
+        predicates.append(f"({_profile_days_predicate(table, start, end)})")
+        profiled.append({"table": table, "start": start.isoformat(), "end": end.isoformat(), "source_version": version})
+    if batches:
+        delta_io.overwrite(
+            functools.reduce(DataFrame.unionByName, batches),
+            config.monitoring.profiles_table,
+            replace_where=" OR ".join(predicates),
+            partition_by=["table_name"],
+        )
+    return profiled
 
 
 def _profile_days_predicate(table: str, start: dt.date, end: dt.date) -> str:
