@@ -13,7 +13,7 @@
   holds every stage's final metrics; a block whose jobs the UI already dropped raises (`UI_SETTINGS` keeps 100,000).
 - The REST API needs the UI server, and conf/local.yaml turns it off (`spark.ui.enabled: false`): a benchmark adds
   `UI_SETTINGS` to its session. The status store behind it runs with or without the UI, so the UI adds only its
-  Jetty server (bound to SPARK_LOCAL_IP); benchmarks/RESULTS.md records that it costs no measurable time.
+  Jetty server (bound to SPARK_LOCAL_IP); benchmarks/RESULTS.md has its cost (within a loaded machine's noise).
 - Driver heap: the executors endpoint's driver entry does carry `peakMemoryMetrics.JVMHeapMemory` in local mode, but
   as the peak since the application started, updated at heartbeats (10 s), so it cannot give one block's peak. A
   background thread samples the driver JVM's `MemoryMXBean` heap use (what JVMHeapMemory is) every `interval`
