@@ -19,7 +19,9 @@ With `--stateful`, also (jobs/features/stateful.py):
             its user snapshot days and the 7 before, merchant tiles of its merchant days and the 30
             before), grouped by entity in one shuffle each (noop sink).
 
-Prints features/floor and daily/backfill ratios and writes benchmarks/out/bench_features.json. The
+Prints features/floor and daily/backfill ratios and writes benchmarks/out/bench_features.json; each size's row
+holds, under "resources", the floor's, daily floor's, backfill's and daily run's shuffle and spill bytes and driver
+peaks (benchmarks/resource_metrics.py; the session turns the Spark UI on for its REST API). The
 daily floor bounds what any run reading its own input days can reach: a daily run cannot cost less
 than `daily floor`, so daily/backfill cannot drop below `daily floor / backfill`.
 
@@ -45,6 +47,8 @@ from pyspark.sql import functions as F
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from resource_metrics import UI_SETTINGS, measured  # noqa: E402
 
 from jobs.config import Config, load_config  # noqa: E402
 from jobs.features import stateful  # noqa: E402
@@ -153,6 +157,17 @@ def timed(fn, *args, **kwargs) -> tuple[float, Any]:
     return time.perf_counter() - started, out
 
 
+def costed(spark: SparkSession, fn, *args, **kwargs) -> tuple[float, Any, dict[str, Any]]:
+    """`timed`, plus the run's shuffle and spill bytes and the driver's peaks (resource_metrics)."""
+    with measured(spark) as cost:
+        seconds, out = timed(fn, *args, **kwargs)
+    return seconds, out, {k: v for k, v in cost.items() if k != "seconds"}
+
+
+def best(runs: list[tuple[float, Any, dict[str, Any]]]) -> tuple[float, Any, dict[str, Any]]:
+    return min(runs, key=lambda r: r[0])
+
+
 def machine() -> dict[str, str]:
     def sh(cmd: str) -> str:
         return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
@@ -210,7 +225,8 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
-    base = load_config(env="local", overrides=["spark.conf.spark.ui.showConsoleProgress=false", *args.set])
+    ui = [f"spark.conf.{key}={value}" for key, value in UI_SETTINGS.items()]
+    base = load_config(env="local", overrides=["spark.conf.spark.ui.showConsoleProgress=false", *ui, *args.set])
     spark = build_session(base.spark)
     spark.sparkContext.setLogLevel("ERROR")
     report: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv), "sizes": []}
@@ -234,14 +250,20 @@ def main() -> int:
             compute_features(spark, config, run_range=daily)
             warmed = True
 
-        floor_s = min(timed(floor, spark, config, first_day, params.end_date)[0] for _ in range(args.repeats))
-        daily_first_day = daily.first_input_day(widest)
-        daily_floor_s = min(
-            timed(floor, spark, config, daily_first_day, params.end_date)[0] for _ in range(args.repeats)
+        floor_s, _, floor_cost = best(
+            [costed(spark, floor, spark, config, first_day, params.end_date) for _ in range(args.repeats)]
         )
-        backfill_runs = [timed(compute_features, spark, config, run_range=backfill) for _ in range(args.repeats)]
-        backfill_s, backfill_out = min(backfill_runs, key=lambda r: r[0])
-        daily_s = min(timed(compute_features, spark, config, run_range=daily)[0] for _ in range(args.repeats))
+        daily_first_day = daily.first_input_day(widest)
+        daily_floor_s, _, daily_floor_cost = best(
+            [costed(spark, floor, spark, config, daily_first_day, params.end_date) for _ in range(args.repeats)]
+        )
+        backfill_runs = [
+            costed(spark, compute_features, spark, config, run_range=backfill) for _ in range(args.repeats)
+        ]
+        backfill_s, backfill_out, backfill_cost = best(backfill_runs)
+        daily_s, _, daily_cost = best(
+            [costed(spark, compute_features, spark, config, run_range=daily) for _ in range(args.repeats)]
+        )
         row = {
             "transactions": size,
             "rows_read": backfill_out["inputs"]["transactions"]["read"],
@@ -258,6 +280,12 @@ def main() -> int:
             "daily_floor_s": round(daily_floor_s, 1),
             "daily_floor_over_floor": round(daily_floor_s / floor_s, 3),
             "daily_over_daily_floor": round(daily_s / daily_floor_s, 2),
+            "resources": {
+                "floor": floor_cost,
+                "daily_floor": daily_floor_cost,
+                "backfill": backfill_cost,
+                "daily": daily_cost,
+            },
         }
         if args.stateful:
             row.update(time_stateful(spark, config, params))

@@ -6,6 +6,11 @@
         --sizes 1000000:200000,4000000:1000000,20000000:2000000 --feast-sizes 3   # the feature tables' shape
     .venv/bin/python benchmarks/bench_offline_store.py --shape snapshots --ttl-days 30 --hot-key none \
         --entity-days 7 --sizes 20000000:2000000 --feast-sizes 1   # labels of the last week only
+    SPARK_LOCAL_IP=127.0.0.1 PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_offline_store.py --shape snapshots \
+        --ttl-days 30 --hot-key none --sizes 20000000:2000000,200000000:20000000 --feast-sizes 0 \
+        --no-bucket-sizes 0   # issue 16's 10x run: floor and ours at 20M x 2M and 200M x 20M, one session
+      # its inputs: 20M x 2M took 73.6 s to generate and 306 MB on disk (loaded machine), so 200M x 20M about
+      # 12 min and 3.1 GB, plus about 10 GB of shuffle files under spark.local.dir (21 bytes a row per run)
 
 One Spark session (local[2], conf/local.yaml settings) per invocation. Inputs are generated with
 Spark (spark.range + hash-based columns) and written to Delta under benchmarks/out/ first; every
@@ -25,6 +30,10 @@ random instants of the same days (of the last `--entity-days` of them).
 - feast: FeatureStore.get_historical_features on a repo whose offline store is Feast's `spark`,
   same tables, `.to_spark_df()` into the same sink; cancelled after --feast-timeout seconds.
 - hot key: one key holds 10% of the feature rows and 10% of the entity rows.
+
+Every row also carries the run's shuffle_read_bytes, shuffle_write_bytes, spill_memory_bytes, spill_disk_bytes and
+the driver's driver_heap_peak_bytes, driver_rss_peak_bytes (Python), driver_jvm_rss_peak_bytes
+(benchmarks/resource_metrics.py; the session turns the Spark UI on for its REST API).
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from resource_metrics import UI_SETTINGS, measured
 
 from jobs.config import load_config
 from jobs.offline_store import pit_join
@@ -59,7 +69,7 @@ ROWS_PER_KEY = 20
 
 def session(memory: str) -> SparkSession:
     spark_config = load_config(env="local").spark
-    conf = {**spark_config.conf, "spark.driver.memory": memory, "spark.executor.memory": memory}
+    conf = {**spark_config.conf, "spark.driver.memory": memory, "spark.executor.memory": memory, **UI_SETTINGS}
     return build_session(dataclasses.replace(spark_config, app_name="bench-offline-store", conf=conf))
 
 
@@ -256,6 +266,13 @@ def timed(spark: SparkSession, build, *, timeout: float | None = None) -> float 
     return outcome["seconds"]
 
 
+def costed(spark: SparkSession, build, *, timeout: float | None = None) -> dict:
+    """`timed`'s seconds, plus the run's shuffle and spill bytes and the driver's peaks (resource_metrics)."""
+    with measured(spark) as cost:
+        seconds = timed(spark, build, timeout=timeout)
+    return {"seconds": seconds, **{k: v for k, v in cost.items() if k != "seconds"}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1250000:125000,5000000:500000,20000000:2000000")
@@ -321,27 +338,27 @@ def main() -> None:
         }
         for repeat in range(args.repeats):
             if args.only == "all":
-                seconds = timed(spark, partial(floor, spark, features_path, entities_path, reach))
-                record(run="floor", **size, repeat=repeat, seconds=seconds)
-            seconds = timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=30, ttl_days=ttl))
-            record(run="ours", **size, repeat=repeat, seconds=seconds)
+                cost = costed(spark, partial(floor, spark, features_path, entities_path, reach))
+                record(run="floor", **size, repeat=repeat, **cost)
+            cost = costed(spark, partial(ours, spark, features_path, entities_path, bucket_days=30, ttl_days=ttl))
+            record(run="ours", **size, repeat=repeat, **cost)
             if args.only == "all" and reach is not None:
                 every_row = partial(
                     ours_reading_every_feature_row, spark, features_path, entities_path, bucket_days=30, ttl_days=ttl
                 )
-                record(run="ours_reading_every_feature_row", **size, repeat=repeat, seconds=timed(spark, every_row))
+                record(run="ours_reading_every_feature_row", **size, repeat=repeat, **costed(spark, every_row))
             if args.only == "all" and i < args.no_bucket_sizes:
-                seconds = timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=0, ttl_days=ttl))
-                record(run="ours_no_buckets", **size, repeat=repeat, seconds=seconds)
+                cost = costed(spark, partial(ours, spark, features_path, entities_path, bucket_days=0, ttl_days=ttl))
+                record(run="ours_no_buckets", **size, repeat=repeat, **cost)
                 every_key = partial(
                     ours, spark, features_path, entities_path, bucket_days=30, ttl_days=ttl, hot_key_rows=0
                 )
-                record(run="ours_every_key_bucketed", **size, repeat=repeat, seconds=timed(spark, every_key))
+                record(run="ours_every_key_bucketed", **size, repeat=repeat, **costed(spark, every_key))
         if args.only == "all" and i < args.feast_sizes:
             store = feast_store(spark, features_path, workdir, ttl_days=ttl)
-            seconds = timed(spark, partial(feast_frame, store, spark, entities_path), timeout=args.feast_timeout)
+            cost = costed(spark, partial(feast_frame, store, spark, entities_path), timeout=args.feast_timeout)
             spark.conf.set("spark.sql.parser.quotedRegexColumnNames", "false")
-            record(run="feast_spark_store", **size, seconds=seconds)
+            record(run="feast_spark_store", **size, **cost)
     if args.only == "all" and args.hot_key != "none":
         n_features, n_entities = sizes[-1]
         features_path, entities_path = generate(spark, n_features, n_entities, hot=True)
@@ -349,13 +366,13 @@ def main() -> None:
         record(
             run="ours_hot_key",
             **size,
-            seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=30)),
+            **costed(spark, partial(ours, spark, features_path, entities_path, bucket_days=30)),
         )
         if args.hot_key == "both":
             record(
                 run="ours_hot_key_no_buckets",
                 **size,
-                seconds=timed(spark, partial(ours, spark, features_path, entities_path, bucket_days=0)),
+                **costed(spark, partial(ours, spark, features_path, entities_path, bucket_days=0)),
             )
     print(json.dumps({"machine": platform.machine(), "cpus": os.cpu_count(), "memory": args.memory, "runs": results}))
     by: dict[tuple[str, int], float] = {}
