@@ -1,5 +1,5 @@
-"""One SparkSession for the whole test session: local[2], few shuffle partitions, UI off, UTC, Delta,
-interpreted (no generated code) and the JVM's quick JIT tier only."""
+"""One SparkSession for the whole test session: local[2], few shuffle partitions, UI off, UTC, Delta, and the
+JVM's quick JIT tier only."""
 
 from __future__ import annotations
 
@@ -24,11 +24,11 @@ TEST_SPARK_CONF = {
     "spark.databricks.delta.snapshotPartitions": "2",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
-    # Tiny frames, many short queries: compiling generated code and the JIT's optimizing tier cost more
-    # than they save (tests/test_pit_join.py on a loaded 2-core machine: 117 s of CPU -> 57 s with both).
-    # A job run in a subprocess from write_job_config's file starts its JVM with them too.
-    "spark.sql.codegen.wholeStage": "false",
-    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    # Short JVMs, many small queries: the JIT's optimizing tier costs more than it saves here (measured in
+    # benchmarks/RESULTS.md, "Cheaper JVM and Spark SQL settings for the tests"). A job run in a subprocess
+    # from write_job_config's file starts its JVM with it too. Spark SQL keeps generating code as in
+    # production: with the interpreted factory (`spark.sql.codegen.factoryMode=NO_CODEGEN`) the catalog's
+    # listTables failed to decode its rows.
     "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
 }
 
