@@ -1,5 +1,4 @@
-"""One SparkSession for the whole test session: local[2], few shuffle partitions, UI off, UTC, Delta, and the
-JVM's quick JIT tier only."""
+"""One SparkSession for the whole test session: local[2], few shuffle partitions, UI off, UTC, Delta."""
 
 from __future__ import annotations
 
@@ -24,12 +23,6 @@ TEST_SPARK_CONF = {
     "spark.databricks.delta.snapshotPartitions": "2",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
-    # Short JVMs, many small queries: the JIT's optimizing tier costs more than it saves here (measured in
-    # benchmarks/RESULTS.md, "Cheaper JVM and Spark SQL settings for the tests"). A job run in a subprocess
-    # from write_job_config's file starts its JVM with it too. Spark SQL keeps generating code as in
-    # production: with the interpreted factory (`spark.sql.codegen.factoryMode=NO_CODEGEN`) the catalog's
-    # listTables failed to decode its rows.
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
 }
 
 

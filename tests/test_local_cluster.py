@@ -39,7 +39,7 @@ SCHEMAS = {"user_transaction_features": USER_TRANSACTION_FEATURES, "merchant_ris
 def cluster(tmp_path_factory):
     built("package")
     # The JIT's quick tier only, as in the test session (conftest): seven short applications.
-    with standalone_cluster(tmp_path_factory.mktemp("cluster"), java_options="-XX:TieredStopAtLevel=1") as running:
+    with standalone_cluster(tmp_path_factory.mktemp("cluster")) as running:
         yield running
 
 
