@@ -32,17 +32,13 @@ class Cluster:
     env: dict[str, str]
     driver_memory: str = "1g"
     executor_memory: str = "1g"
-    java_options: str = ""  # for the driver and executor JVMs; words without spaces inside
 
     def submit_options(self) -> str:
-        options = (
+        return (
             f"--master {self.url} --driver-memory {self.driver_memory} --executor-memory {self.executor_memory} "
             f"--conf spark.ui.enabled=false --conf spark.driver.host={LOOPBACK} "
             f"--conf spark.driver.bindAddress={LOOPBACK}"
         )
-        for role in ("driver", "executor") if self.java_options else ():
-            options += f" --conf spark.{role}.extraJavaOptions={self.java_options}"
-        return options
 
     def submit(self, *args: str, timeout_s: float = 900) -> dict:
         """`spark-submit.sh ARGS` by absolute path from `folder`; returns the command's JSON line."""
@@ -77,16 +73,12 @@ def clean_env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def standalone_cluster(
-    base: Path, *, cores: int = 2, worker_memory: str = "2g", java_options: str = ""
-) -> Iterator[Cluster]:
-    """Master and worker processes for the duration of the block, always stopped at its end.
-    `java_options` go to every JVM: master, worker, and each submission's driver and executors."""
+def standalone_cluster(base: Path, *, cores: int = 2, worker_memory: str = "2g") -> Iterator[Cluster]:
+    """Master and worker processes for the duration of the block, always stopped at its end."""
     folder, work_dir = base / "user", base / "work"
     folder.mkdir(parents=True, exist_ok=True)
     work_dir.mkdir(parents=True, exist_ok=True)
     env = clean_env()
-    daemon_env = {**env, "SPARK_DAEMON_JAVA_OPTS": java_options} if java_options else env
     spark_class = str(SPARK_HOME / "bin" / "spark-class")
     port = free_port()
     url = f"spark://{LOOPBACK}:{port}"
@@ -98,7 +90,7 @@ def standalone_cluster(
                 [spark_class, "org.apache.spark.deploy.master.Master", "--host", LOOPBACK, "--port", str(port)]
                 + ["--webui-port", str(free_port())],
                 master_log,
-                daemon_env,
+                env,
             )
         )
         _wait_for(master_log, "Starting Spark master", processes[0])
@@ -108,11 +100,11 @@ def standalone_cluster(
                 [spark_class, "org.apache.spark.deploy.worker.Worker", url, "--host", LOOPBACK, "--cores", str(cores)]
                 + ["--memory", worker_memory, "--work-dir", str(work_dir), "--webui-port", str(free_port())],
                 worker_log,
-                daemon_env,
+                env,
             )
         )
         _wait_for(worker_log, "Successfully registered with master", processes[1])
-        yield Cluster(url=url, work_dir=work_dir, folder=folder, env=env, java_options=java_options)
+        yield Cluster(url=url, work_dir=work_dir, folder=folder, env=env)
     finally:
         for process in reversed(processes):
             process.terminate()
