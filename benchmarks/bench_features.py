@@ -89,6 +89,7 @@ def config_for(base: Config, root: Path) -> Config:
         training_sets=str(root / "training_sets"),
         silver_transactions=str(root / "state" / "silver_transactions"),
         silver_chargebacks=str(root / "state" / "silver_chargebacks"),
+        resolved_chargebacks=str(root / "state" / "resolved_chargebacks"),
         user_tiles=str(root / "state" / "user_tiles"),
         merchant_tiles=str(root / "state" / "merchant_tiles"),
         landed_days=str(root / "state" / "landed_days"),
@@ -132,7 +133,8 @@ def floor(spark: SparkSession, config: Config, first_day: dt.date, last_day: dt.
 
 
 def state_floor(spark: SparkSession, config: Config, day: dt.date, snapshot_days: dict[str, str]) -> None:
-    """Read one landing day of both raw tables and the tiles a run from state rolls, grouped by entity."""
+    """Read one landing day of both raw tables and the tiles and resolved chargebacks a run from state
+    rolls, grouped by entity."""
     starts = {t: dt.date.fromisoformat(r.split("..")[0]) for t, r in snapshot_days.items()}
     windows = {
         "user_transaction_features": config.features.user_window_days,
@@ -149,6 +151,10 @@ def state_floor(spark: SparkSession, config: Config, day: dt.date, snapshot_days
         first = starts[table] - dt.timedelta(days=windows[table])
         tiles = spark.read.format("delta").load(path).filter(F.col("event_date").between(first, day))
         tiles.groupBy(key).agg(F.sum("txn_count")).write.format("noop").mode("overwrite").save()
+    first = starts["merchant_risk_features"] - dt.timedelta(days=windows["merchant_risk_features"])
+    resolved = spark.read.format("delta").load(config.tables.resolved_chargebacks)
+    in_reach = resolved.filter(F.col("event_date").between(first, day))
+    in_reach.groupBy("merchant_id").count().write.format("noop").mode("overwrite").save()
 
 
 def timed(fn, *args, **kwargs) -> tuple[float, Any]:

@@ -109,6 +109,7 @@ class TablesConfig:
     # The feature job's stored state (jobs/features/stateful.py): silver tables, daily tiles, landed days.
     silver_transactions: Table
     silver_chargebacks: Table
+    resolved_chargebacks: Table
     user_tiles: Table
     merchant_tiles: Table
     landed_days: Table

@@ -129,6 +129,7 @@ def state_frames(spark, config):
     return {
         "silver_transactions": table(t.silver_transactions, ["transaction_id"]),
         "silver_chargebacks": table(t.silver_chargebacks, ["transaction_id", "chargeback_timestamp", "ingest_date"]),
+        "resolved_chargebacks": table(t.resolved_chargebacks, ["transaction_id"]),
         "user_tiles": table(t.user_tiles, ["user_id", "event_date"]),
         "merchant_tiles": table(t.merchant_tiles, ["merchant_id", "event_date"]),
         "landed_days": table(t.landed_days, ["ingest_date"], drop=("run_id", "processed_at")),

@@ -1,28 +1,33 @@
 """Daily runs from stored state: new landing days -> silver MERGE -> affected tiles -> rolled windows.
 
-The state is five Delta tables (`tables.silver_transactions`, `silver_chargebacks`, `user_tiles`,
-`merchant_tiles`, `landed_days`). A backfill with `--rebuild-state` builds them from scratch from the
-landing days it reads. Then `features --run-date D` reads only the landing days after the last one
-processed (just D when D was processed already: a rerun), and:
+The state is six Delta tables (`tables.silver_transactions`, `silver_chargebacks`,
+`resolved_chargebacks`, `user_tiles`, `merchant_tiles`, `landed_days`). A backfill with
+`--rebuild-state` builds them from scratch from the landing days it reads. Then `features --run-date D`
+reads only the landing days after the last one processed (just D when D was processed already: a
+rerun), and:
 
 1. checks their rows (the rules of FEATURES.md, judged at D + 1 00:00) and judges the passing ones
    against the stored rows of the same ids (jobs.features.silver); files the run's rejects and the
    stored rows a later duplicate displaced in the quarantine;
 2. MERGEs the winners into silver_transactions and replaces the landing days' chargebacks;
-3. rebuilds the tiles of the event days the new rows touched (user tiles: days of the new, replaced
-   and displaced transactions; merchant tiles: those and the days of the transactions the new
-   chargebacks name, within the merchant window);
-4. rolls each feature table from its tiles for every snapshot day from its earliest touched day (or
-   the first new landing day) to D, and replaces those days in one commit per table.
+3. finds the stored transactions the new chargebacks name (three columns of the merchant window's
+   silver days before the filing days), and recomputes the resolved chargebacks of those and of the
+   transactions it stored (jobs.features.resolved_chargebacks), one MERGE;
+4. rebuilds both tiles of the event days the new rows touched (the days of the new, replaced and
+   displaced transactions);
+5. rolls each feature table for every snapshot day from its earliest touched day (the first new
+   landing day, a touched event day, or for merchants the first filing day of a new chargeback) to
+   D, and replaces those days in one commit per table.
 
-A late row from six days ago thus recomputes seven user snapshot days and thirty merchant ones, and
-the tables equal a backfill over the same raw rows. The chargebacks' quarantine verdict is judged at
-landing against the stored transactions of the merchant window before the filing day; the features
-always use every stored chargeback, so one landing before its transaction counts once it lands.
+A late row from six days ago thus recomputes seven user and merchant snapshot days, a chargeback
+filed today only today's, and the tables equal a backfill over the same raw rows. The chargebacks'
+quarantine verdict is judged at landing against the stored transactions of the merchant window
+before the filing day; the features always use every stored chargeback, so one landing before its
+transaction counts once it lands.
 
 A run that fails after its silver MERGE and before its tiles is repeated by rerunning D: its rows are
-then `same` and their days' tiles are rebuilt, except the old day of a displaced row whose correction
-crossed midnight, which needs a `--rebuild-state` backfill.
+then `same`, their days' tiles and their resolved chargebacks are rebuilt, except the old day of a
+displaced row whose correction crossed midnight, which needs a `--rebuild-state` backfill.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from pyspark.sql import types as T
 from jobs import delta_io
 from jobs.config import Config
 from jobs.errors import JobError
-from jobs.features import raw_rules, silver, tiles
+from jobs.features import raw_rules, resolved_chargebacks, silver, tiles
 from jobs.features.inputs import filter_landed_between, read_raw
 from jobs.features.quarantine import merge_quarantine, replace_quarantine, select_quarantine_rows
 from jobs.features.raw_rules import rule_counts
@@ -73,7 +78,14 @@ def state_exists(spark: SparkSession, config: Config) -> bool:
 
 def state_locations(config: Config) -> list[str]:
     t = config.tables
-    return [t.silver_transactions, t.silver_chargebacks, t.user_tiles, t.merchant_tiles, t.landed_days]
+    return [
+        t.silver_transactions,
+        t.silver_chargebacks,
+        t.resolved_chargebacks,
+        t.user_tiles,
+        t.merchant_tiles,
+        t.landed_days,
+    ]
 
 
 def landing_days_to_process(spark: SparkSession, config: Config, run_date: dt.date) -> tuple[dt.date, dt.date]:
@@ -102,14 +114,14 @@ def rebuild_state(
     silver.replace_transactions(spark, t.silver_transactions, used_transactions)
     silver.replace_chargebacks(t.silver_chargebacks, chargebacks, first=landing_days[0], last=None)
     stored = delta_io.read(spark, t.silver_transactions)
-    stored_chargebacks = delta_io.read(spark, t.silver_chargebacks)
-    delta_io.overwrite(
-        tiles.build_user_tiles(stored), t.user_tiles, partition_by=[silver.EVENT_DATE], overwrite_schema=True
+    resolved_chargebacks.replace(
+        t.resolved_chargebacks,
+        resolved_chargebacks.resolve(
+            stored, delta_io.read(spark, t.silver_chargebacks), window_days=config.features.merchant_window_days
+        ),
     )
-    merchant_tiles = tiles.build_merchant_tiles(
-        stored, stored_chargebacks, window_days=config.features.merchant_window_days
-    )
-    delta_io.overwrite(merchant_tiles, t.merchant_tiles, partition_by=[silver.EVENT_DATE], overwrite_schema=True)
+    for build, location in ((tiles.build_user_tiles, t.user_tiles), (tiles.build_merchant_tiles, t.merchant_tiles)):
+        delta_io.overwrite(build(stored), location, partition_by=[silver.EVENT_DATE], overwrite_schema=True)
     first, last = landing_days
     delta_io.overwrite(landed_day_rows(spark, first, last, run_id=run_id, processed_at=processed_at), t.landed_days)
     return {
@@ -178,7 +190,7 @@ def run_from_state(
         "end": run_date.isoformat(),
         "inputs_checked": inputs_checked,
     }
-    checked_chargebacks: DataFrame | None = None
+    named: DataFrame | None = None
     try:
         transaction_counts = rule_counts(judged.select(*silver.RAW_TRANSACTION_COLUMNS, "rule"))
         outcomes = {r[silver.OUTCOME]: r["count"] for r in judged.groupBy(silver.OUTCOME).count().collect()}
@@ -191,19 +203,16 @@ def run_from_state(
 
         # Judged against silver after the MERGE, so a transaction landing with its chargeback counts.
         cb_lo, cb_hi = event_date_bounds(chargebacks, "chargeback_timestamp", default=run_date)
-        in_reach = silver.read_stored(
-            spark, t.silver_transactions, first=cb_lo - dt.timedelta(days=windows.merchant_window_days - 1), last=cb_hi
-        )
-        checked_chargebacks = chargebacks.transform(raw_rules.with_chargeback_rule, used_transactions=in_reach).persist(
-            StorageLevel.MEMORY_AND_DISK
-        )
+        named_first = cb_lo - dt.timedelta(days=windows.merchant_window_days - 1)
+        named = named_transactions(
+            silver.read_stored(spark, t.silver_transactions, first=named_first, last=cb_hi), chargebacks
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        checked_chargebacks = chargebacks.transform(raw_rules.with_chargeback_rule, used_transactions=named)
         chargeback_counts = rule_counts(checked_chargebacks)
         report["inputs"] = {"transactions": transaction_counts, "chargebacks": chargeback_counts}
         filed = select_rejects(checked_chargebacks, source_table="chargebacks", run_id=run_id, at=computed_at)
         replace_quarantine(filed, path=t.quarantine, first_day=first_day, last_day=last_day, source_table="chargebacks")
         raw_rules.log_rejects({"transactions": transaction_counts, "chargebacks": chargeback_counts}, run_id=run_id)
-        named_days = days_named_by_chargebacks(chargebacks, in_reach, window_days=windows.merchant_window_days)
-        merchant_days = sorted(set(user_days) | {r[0] for r in named_days.collect()})
         displaced = outcomes.get(silver.WINS, 0)
         report["quarantine"] = {
             "path": t.quarantine,
@@ -211,10 +220,12 @@ def run_from_state(
             "displaced_stored_rows": displaced,
         }
 
-        rebuild_tiles(spark, config, user_days=user_days, merchant_days=merchant_days)
+        reach = (min(scan[0], named_first), max(scan[1], cb_hi))
+        update_resolved_chargebacks(spark, config, judged=judged, named=named, reach=reach)
+        rebuild_tiles(spark, config, days=user_days)
         ranges = {
             USER_TABLE: DateRange(min([first_day, *user_days]), run_date),
-            MERCHANT_TABLE: DateRange(min([first_day, *merchant_days]), run_date),
+            MERCHANT_TABLE: DateRange(min([first_day, *user_days, cb_lo]), run_date),
         }
         builds = {
             USER_TABLE: lambda: tiles.roll_user_features(
@@ -225,6 +236,7 @@ def run_from_state(
             ),
             MERCHANT_TABLE: lambda: tiles.roll_merchant_features(
                 delta_io.read(spark, t.merchant_tiles),
+                delta_io.read(spark, t.resolved_chargebacks),
                 run_range=ranges[MERCHANT_TABLE],
                 window_days=windows.merchant_window_days,
                 computed_at=computed_at,
@@ -263,15 +275,15 @@ def run_from_state(
             "landing_days": f"{first_day}..{last_day}",
             "silver_scan_event_days": f"{scan[0]}..{scan[1]}",
             "outcomes": {str(k): v for k, v in sorted(outcomes.items(), key=lambda kv: str(kv[0]))},
-            "tiles_rebuilt_days": {"user": len(user_days), "merchant": len(merchant_days)},
+            "tiles_rebuilt_days": len(user_days),
             "snapshot_days": {table: f"{ranges[table].start}..{run_date}" for table in tables},
         }
     except JobError as err:
         err.details = {**report, **getattr(err, "details", {})}  # type: ignore[attr-defined]
         raise
     finally:
-        if checked_chargebacks is not None:
-            checked_chargebacks.unpersist()
+        if named is not None:
+            named.unpersist()
         judged.unpersist()
         tagged.unpersist()
     return report
@@ -285,15 +297,35 @@ def event_date_bounds(df: DataFrame, column: str, *, default: dt.date) -> tuple[
     return row[0], row[1]
 
 
-def days_named_by_chargebacks(chargebacks: DataFrame, in_reach: DataFrame, *, window_days: int) -> DataFrame:
-    """Event dates of the stored transactions new chargebacks name, when filed within their window."""
-    filed_in_window = F.to_date("chargeback_timestamp") <= F.date_add(F.col(silver.EVENT_DATE), window_days - 1)
-    return (
-        chargebacks.select("transaction_id", "chargeback_timestamp")
-        .join(in_reach.select("transaction_id", silver.EVENT_DATE), on="transaction_id", how="inner")
-        .filter(filed_in_window)
-        .select(silver.EVENT_DATE)
-        .distinct()
+def named_transactions(in_reach: DataFrame, chargebacks: DataFrame) -> DataFrame:
+    """The stored transactions in reach that the chargebacks name, with what resolving them needs."""
+    ids = chargebacks.select("transaction_id").distinct()
+    return in_reach.join(ids, on="transaction_id", how="left_semi").select(
+        "transaction_id", "merchant_id", "event_timestamp", silver.EVENT_DATE
+    )
+
+
+def update_resolved_chargebacks(
+    spark: SparkSession, config: Config, *, judged: DataFrame, named: DataFrame, reach: tuple[dt.date, dt.date]
+) -> None:
+    """Recompute the resolved chargebacks of the transactions this run stored and of those its new
+    chargebacks name (both as silver holds them after the MERGE), from every stored chargeback that
+    could be their first valid one. `reach` bounds their event dates."""
+    window = config.features.merchant_window_days
+    stored = judged.filter(F.col(silver.OUTCOME).isin(silver.NEW, silver.WINS, silver.SAME)).transform(
+        silver.select_silver_transactions
+    )
+    touched = stored.select(*named.columns).unionByName(named)
+    filed = delta_io.read(spark, config.tables.silver_chargebacks).filter(
+        F.col(silver.FILED_DATE).between(reach[0], reach[1] + dt.timedelta(days=window - 1))
+    )
+    resolved = resolved_chargebacks.resolve(touched, filed, window_days=window)
+    resolved_chargebacks.merge(
+        spark,
+        config.tables.resolved_chargebacks,
+        resolved_chargebacks.changes(touched, resolved),
+        first=reach[0],
+        last=reach[1],
     )
 
 
@@ -325,28 +357,16 @@ def quarantine_transactions(
     merge_quarantine(spark, displaced, path=path)
 
 
-def rebuild_tiles(
-    spark: SparkSession, config: Config, *, user_days: Sequence[dt.date], merchant_days: Sequence[dt.date]
-) -> None:
-    """Replace the tiles of the given event days from silver (one commit per tile table)."""
+def rebuild_tiles(spark: SparkSession, config: Config, *, days: Sequence[dt.date]) -> None:
+    """Replace the user and merchant tiles of the given event days from silver (one commit per table)."""
+    if not days:
+        return
     t = config.tables
-    if user_days:
-        stored = delta_io.read(spark, t.silver_transactions).filter(F.col(silver.EVENT_DATE).isin(list(user_days)))
+    stored = delta_io.read(spark, t.silver_transactions).filter(F.col(silver.EVENT_DATE).isin(list(days)))
+    for build, location in ((tiles.build_user_tiles, t.user_tiles), (tiles.build_merchant_tiles, t.merchant_tiles)):
         delta_io.overwrite(
-            tiles.build_user_tiles(stored),
-            t.user_tiles,
-            replace_where=delta_io.on_days(silver.EVENT_DATE, user_days),
-            partition_by=[silver.EVENT_DATE],
-        )
-    if merchant_days:
-        window = config.features.merchant_window_days
-        stored = delta_io.read(spark, t.silver_transactions).filter(F.col(silver.EVENT_DATE).isin(list(merchant_days)))
-        filed = delta_io.read(spark, t.silver_chargebacks).filter(
-            F.col(silver.FILED_DATE).between(min(merchant_days), max(merchant_days) + dt.timedelta(days=window - 1))
-        )
-        delta_io.overwrite(
-            tiles.build_merchant_tiles(stored, filed, window_days=window),
-            t.merchant_tiles,
-            replace_where=delta_io.on_days(silver.EVENT_DATE, merchant_days),
+            build(stored),
+            location,
+            replace_where=delta_io.on_days(silver.EVENT_DATE, days),
             partition_by=[silver.EVENT_DATE],
         )

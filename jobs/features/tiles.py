@@ -6,20 +6,20 @@ size of the union of its tiles' sets, and its `avg_time_between_transactions` is
 (max last_ts - min first_ts) / (count - 1): consecutive gaps of an ordered sequence add up to its
 span. Both exact.
 
-Merchant tile (merchant_id, event_date): `txn_count`, `amount_sum` and `chargeback_filed_dates`,
-one entry (sorted, repeated) per transaction of that day whose first valid chargeback (FEATURES.md:
-filed at or after the transaction) was filed within the merchant window, by the day it was filed.
-Snapshot D counts a transaction of day d in D's window whose chargeback was filed on or before D.
+Merchant tile (merchant_id, event_date): `txn_count` and `amount_sum`. The chargebacks come from
+jobs.features.resolved_chargebacks (one row per transaction whose first valid chargeback was filed
+within its window, with the day it was filed): snapshot D counts a transaction of day d in D's window
+whose chargeback was filed on or before D.
 
-Rolling reads only the tiles of `[start - N, end]` (the window of the first day and of the day before
-it, for the quiet-window row) and reuses jobs.features.snapshots. Chargebacks become +1 on the filing
-day and -1 on d + N, whose running sum over the tiles read is exact from `start` on: a tile earlier
-than `start - N` has both its +1 and its -1 before `start`.
+Rolling reads only the tiles and resolved chargebacks of `[start - N, end]` (the window of the first
+day and of the day before it, for the quiet-window row) and reuses jobs.features.snapshots.
+Chargebacks become +1 on the filing day and -1 on d + N, whose running sum over the rows read is
+exact from `start` on: a transaction earlier than `start - N` has both its +1 and its -1 before
+`start`.
 
-Shuffles: building user tiles, one groupBy (user, day); merchant tiles, one join of the day's
-transaction ids with the stored chargebacks in reach by transaction_id, then one groupBy (merchant,
-day). Rolling: one exchange of the tiles by entity (merchant tiles: one groupBy (merchant, day) of the
-+1/-1 events first); every window then runs inside those partitions.
+Shuffles: building tiles, one groupBy (user, day) and one (merchant, day). Rolling: one exchange of
+the tiles by entity (merchant: one groupBy (merchant, day) of the tiles and the +1/-1 events first);
+every window then runs inside those partitions.
 """
 
 from __future__ import annotations
@@ -56,24 +56,9 @@ def build_user_tiles(silver: DataFrame) -> DataFrame:
     )
 
 
-def build_merchant_tiles(silver: DataFrame, chargebacks: DataFrame, *, window_days: int) -> DataFrame:
-    """`chargebacks` are silver_chargebacks rows; those filed before their transaction do not count."""
-    events = silver.select("transaction_id", F.col("event_timestamp").alias("_event"))
-    first_valid = (
-        events.join(chargebacks.select("transaction_id", "chargeback_timestamp"), on="transaction_id", how="inner")
-        .filter(F.col("chargeback_timestamp") >= F.col("_event"))
-        .groupBy("transaction_id")
-        .agg(F.to_date(F.min("chargeback_timestamp")).alias("_filed"))
-    )
-    counts_in_window = F.col("_filed") <= F.date_add(F.col(EVENT_DATE), window_days - 1)
-    return (
-        silver.join(first_valid, on="transaction_id", how="left")
-        .groupBy(MERCHANT_KEY, EVENT_DATE)
-        .agg(
-            F.count(F.lit(1)).alias("txn_count"),
-            F.sum("amount").alias("amount_sum"),
-            F.array_sort(F.collect_list(F.when(counts_in_window, F.col("_filed")))).alias("chargeback_filed_dates"),
-        )
+def build_merchant_tiles(silver: DataFrame) -> DataFrame:
+    return silver.groupBy(MERCHANT_KEY, EVENT_DATE).agg(
+        F.count(F.lit(1)).alias("txn_count"), F.sum("amount").alias("amount_sum")
     )
 
 
@@ -110,23 +95,25 @@ def roll_user_features(
     )
 
 
-def merchant_daily_deltas(tiles: DataFrame, *, window_days: int) -> DataFrame:
+def merchant_daily_deltas(tiles: DataFrame, resolved: DataFrame, *, window_days: int) -> DataFrame:
     """One row per (merchant, day): the tile's own count and sum, and the chargebacks' +1/-1 deltas."""
-    day = F.unix_date(F.col(EVENT_DATE))
     own = tiles.select(
-        MERCHANT_KEY, day.alias(DAY), "txn_count", "amount_sum", F.lit(0).cast("long").alias("chargeback_delta")
+        MERCHANT_KEY,
+        F.unix_date(F.col(EVENT_DATE)).alias(DAY),
+        "txn_count",
+        "amount_sum",
+        F.lit(0).cast("long").alias("chargeback_delta"),
     )
-    filed = tiles.select(MERCHANT_KEY, day.alias("_day"), F.explode("chargeback_filed_dates").alias(FILED_DATE))
     no_txn = [F.lit(0).cast("long").alias("txn_count"), F.lit(None).cast("double").alias("amount_sum")]
-    enters = filed.select(
+    enters = resolved.select(
         MERCHANT_KEY,
         F.unix_date(F.col(FILED_DATE)).alias(DAY),
         *no_txn,
         F.lit(1).cast("long").alias("chargeback_delta"),
     )
-    leaves = filed.select(
+    leaves = resolved.select(
         MERCHANT_KEY,
-        (F.col("_day") + window_days).alias(DAY),
+        (F.unix_date(F.col(EVENT_DATE)) + window_days).alias(DAY),
         *no_txn,
         F.lit(-1).cast("long").alias("chargeback_delta"),
     )
@@ -144,11 +131,18 @@ def merchant_daily_deltas(tiles: DataFrame, *, window_days: int) -> DataFrame:
 
 
 def roll_merchant_features(
-    tiles: DataFrame, *, run_range: DateRange, window_days: int, computed_at: dt.datetime | None = None
+    tiles: DataFrame,
+    resolved: DataFrame,
+    *,
+    run_range: DateRange,
+    window_days: int,
+    computed_at: dt.datetime | None = None,
 ) -> DataFrame:
+    """`resolved` are jobs.features.resolved_chargebacks rows."""
+    in_reach = {"window_days": window_days, "run_range": run_range}
     return (
-        tiles.transform(filter_tile_days, window_days=window_days, run_range=run_range)
-        .transform(merchant_daily_deltas, window_days=window_days)
+        tiles.transform(filter_tile_days, **in_reach)
+        .transform(merchant_daily_deltas, resolved.transform(filter_tile_days, **in_reach), window_days=window_days)
         .transform(with_snapshot_days, key=MERCHANT_KEY, window_days=window_days, run_range=run_range)
         .transform(merchant_features.with_merchant_windows, window_days=window_days)
         .transform(filter_snapshot_rows, run_range=run_range)
