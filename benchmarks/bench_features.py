@@ -16,8 +16,10 @@ With `--stateful`, also (jobs/features/stateful.py):
   daily from state  `run_from_state` for the last day: reads its one new landing day, MERGEs silver,
             rebuilds the touched tiles and rolls the touched snapshot days;
   state floor  read that landing day (both raw tables) plus the tiles the run rolled (user tiles of
-            its user snapshot days and the 7 before, merchant tiles of its merchant days and the 30
-            before), grouped by entity in one shuffle each (noop sink).
+            its user snapshot days and the 7 before, merchant tiles and resolved chargebacks of its
+            merchant days and the 30 before), grouped by entity in one shuffle each (noop sink);
+  commits   the Delta commits the run made (from the tables' histories), and the cheapest commit of
+            each kind timed on a one-row table: the least its commits alone can cost.
 
 Prints features/floor and daily/backfill ratios and writes benchmarks/out/bench_features.json; each size's row
 holds, under "resources", the floor's, daily floor's, backfill's and daily run's shuffle and spill bytes and driver
@@ -50,6 +52,7 @@ sys.path.insert(0, str(REPO))
 
 from resource_metrics import UI_SETTINGS, measured  # noqa: E402
 
+from jobs import delta_io  # noqa: E402
 from jobs.config import Config, load_config  # noqa: E402
 from jobs.features import stateful  # noqa: E402
 from jobs.features.run_range import DateRange  # noqa: E402
@@ -187,12 +190,65 @@ def machine() -> dict[str, str]:
     }
 
 
-def time_stateful(spark: SparkSession, config: Config, params: SampleDataParams) -> dict[str, Any]:
+def written_tables(config: Config) -> list[str]:
+    """Every Delta table a run from state commits to."""
+    t = config.tables
+    return [
+        t.quarantine,
+        *stateful.state_locations(config),
+        t.user_features,
+        t.merchant_features,
+        config.monitoring.profiles_table,
+    ]
+
+
+def commit_operations(spark: SparkSession, locations: list[str], since: dict[str, int]) -> list[str]:
+    """The operations (WRITE, MERGE, ...) of the commits made to `locations` after versions `since`."""
+    return [
+        row["operation"]
+        for location in locations
+        for row in delta_io.delta_table(spark, location).history().filter(F.col("version") > since[location]).collect()
+    ]
+
+
+def commit_floor(spark: SparkSession, root: Path, *, repeats: int = 5) -> dict[str, float]:
+    """Seconds of the cheapest Delta commits a run makes: a one-row `replaceWhere` overwrite of a
+    partitioned table, and a one-row MERGE (mean of `repeats` each, after one untimed of each)."""
+    location = str(root / "commit_floor")
+    day = dt.date(2026, 1, 1)
+    row = spark.createDataFrame([("a", 1.0, day)], "key string, value double, event_date date")
+    delta_io.overwrite(row, location, partition_by=["event_date"], overwrite_schema=True)
+
+    def overwrite() -> None:
+        delta_io.overwrite(row, location, replace_where=delta_io.between_days("event_date", day, day))
+
+    def merge() -> None:
+        (
+            delta_io.delta_table(spark, location)
+            .alias("t")
+            .merge(row.alias("s"), "t.key = s.key")
+            .whenMatchedUpdateAll()
+            .whenNotMatchedInsertAll()
+            .execute()
+        )
+
+    costs = {}
+    for name, commit in (("overwrite_s", overwrite), ("merge_s", merge)):
+        commit()
+        costs[name] = round(sum(timed(commit)[0] for _ in range(repeats)) / repeats, 3)
+    return costs
+
+
+def time_stateful(spark: SparkSession, config: Config, params: SampleDataParams, root: Path) -> dict[str, Any]:
     """Build the state with the landing days before the last, then time one run from state for the
-    last day, and its floor. The first run from state is timed (a rerun would find its rows stored)."""
+    last day, and its floor. The first run from state is timed (a rerun would find its rows stored).
+    Also counts the Delta commits the run made and times the cheapest commits of each kind: what
+    its commits alone cost at the least."""
     day = params.end_date
     before = DateRange(params.start_date, day - dt.timedelta(days=1))
     backfill_state_s, _ = timed(compute_features, spark, config, run_range=before, rebuild_state=True)
+    locations = written_tables(config)
+    versions = {location: delta_io.latest_commit(spark, location)["version"] for location in locations}
     daily_state_s, out = timed(
         stateful.run_from_state,
         spark,
@@ -201,11 +257,16 @@ def time_stateful(spark: SparkSession, config: Config, params: SampleDataParams)
         tables=("user_transaction_features", "merchant_risk_features"),
         publish=publish_all,
     )
+    operations = commit_operations(spark, locations, versions)
     floor_s, _ = timed(state_floor, spark, config, day, out["state"]["snapshot_days"])
+    costs = commit_floor(spark, root)
+    merges = sum(op == "MERGE" for op in operations)
+    commits_floor_s = merges * costs["merge_s"] + (len(operations) - merges) * costs["overwrite_s"]
     return {
         "backfill_with_state_s": round(backfill_state_s, 1),
         "daily_state_s": round(daily_state_s, 1),
         "state_floor_s": round(floor_s, 1),
+        "commits": {"operations": operations, **costs, "floor_s": round(commits_floor_s, 1)},
         "state": out["state"],
     }
 
@@ -294,7 +355,7 @@ def main() -> int:
             },
         }
         if args.stateful:
-            row.update(time_stateful(spark, config, params))
+            row.update(time_stateful(spark, config, params, OUT / f"n{size}"))
         row["load_average_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
         report["sizes"].append(row)
         print(json.dumps(row), flush=True)
@@ -315,14 +376,15 @@ def main() -> int:
     if stateful_rows:
         print(
             "\n| transactions | 89-day backfill + state s | daily from state s | daily from state/backfill "
-            "| state floor s | daily from state/state floor |"
+            "| state floor s | daily from state/state floor | commits | commits floor s |"
         )
-        print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for r in stateful_rows:
             print(
                 f"| {r['transactions']:,} | {r['backfill_with_state_s']} | {r['daily_state_s']} "
                 f"| {round(r['daily_state_s'] / r['backfill_s'], 3)} | {r['state_floor_s']} "
-                f"| {round(r['daily_state_s'] / max(r['state_floor_s'], 0.05), 2)}x |"
+                f"| {round(r['daily_state_s'] / max(r['state_floor_s'], 0.05), 2)}x "
+                f"| {len(r['commits']['operations'])} | {r['commits']['floor_s']} |"
             )
     spark.stop()
     return 0

@@ -59,6 +59,8 @@ FIXED_CHARGEBACKS = [
     ("mid", "2026-03-05 00:00:05", "2026-03-05"),  # before the corrected event: does not count
     ("mid", "2026-03-07 00:00:00", "2026-03-14"),  # filed 03-07, landed after the snapshots it counts in
     ("older", "2026-03-02 00:00:00", "2026-03-04"),  # before the transaction: never counts
+    # Filed 03-04, landing alone on 03-14: the run of 03-14 recomputes merchant snapshots from 03-04.
+    ("older", "2026-03-04 08:00:00", "2026-03-14"),
 ]
 
 

@@ -153,6 +153,7 @@ def run_from_state(
     computed_at = dt.datetime.now(dt.UTC)
     run_id = f"features-{computed_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     t, windows = config.tables, config.features
+    lap = Laps()
     first_day, last_day = landing_days_to_process(spark, config, run_date)
     log.info("run %s from state: landing days %s..%s", run_id, first_day, last_day)
     raw = {
@@ -175,6 +176,7 @@ def run_from_state(
         last_day=last_day,
         allow_missing_days=allow_missing_days,
     )
+    lap("inputs")
     reference_instant = DateRange(run_date, run_date).reference_instant
     tagged = transactions.transform(raw_rules.with_transaction_rule, reference_instant=reference_instant).persist(
         StorageLevel.MEMORY_AND_DISK
@@ -195,11 +197,15 @@ def run_from_state(
         transaction_counts = rule_counts(judged.select(*silver.RAW_TRANSACTION_COLUMNS, "rule"))
         outcomes = {r[silver.OUTCOME]: r["count"] for r in judged.groupBy(silver.OUTCOME).count().collect()}
         user_days = sorted(r[0] for r in silver.affected_event_dates(judged).collect())
+        lap("judge")
         quarantine_transactions(spark, config, judged, run_id=run_id, at=computed_at, days=(first_day, last_day))
+        lap("quarantine_transactions")
         silver.merge_transactions(
             spark, t.silver_transactions, silver.filter_upserts(judged), first=scan[0], last=scan[1]
         )
+        lap("silver_merge")
         silver.replace_chargebacks(t.silver_chargebacks, chargebacks, first=first_day, last=last_day)
+        lap("silver_chargebacks")
 
         # Judged against silver after the MERGE, so a transaction landing with its chargeback counts.
         cb_lo, cb_hi = event_date_bounds(chargebacks, "chargeback_timestamp", default=run_date)
@@ -221,8 +227,11 @@ def run_from_state(
         }
 
         reach = (min(scan[0], named_first), max(scan[1], cb_hi))
+        lap("chargeback_verdicts")
         update_resolved_chargebacks(spark, config, judged=judged, named=named, reach=reach)
+        lap("resolved_chargebacks")
         rebuild_tiles(spark, config, days=user_days)
+        lap("tiles")
         ranges = {
             USER_TABLE: DateRange(min([first_day, *user_days]), run_date),
             MERCHANT_TABLE: DateRange(min([first_day, *user_days, cb_lo]), run_date),
@@ -256,6 +265,7 @@ def run_from_state(
                     run_id=run_id,
                 )
             )
+        lap("feature_tables")
         profile_started = time.monotonic()
         profiled = profile_days(
             spark, config, days={table: (ranges[table].start, run_date) for table in tables}, run_id=run_id
@@ -270,6 +280,7 @@ def run_from_state(
             t.landed_days,
             replace_where=delta_io.between_days(INGEST_DATE, first_day, last_day),
         )
+        lap("profiles_and_landed_days")
         report["state"] = {
             "mode": "from_state",
             "landing_days": f"{first_day}..{last_day}",
@@ -277,6 +288,7 @@ def run_from_state(
             "outcomes": {str(k): v for k, v in sorted(outcomes.items(), key=lambda kv: str(kv[0]))},
             "tiles_rebuilt_days": len(user_days),
             "snapshot_days": {table: f"{ranges[table].start}..{run_date}" for table in tables},
+            "step_s": lap.seconds,
         }
     except JobError as err:
         err.details = {**report, **getattr(err, "details", {})}  # type: ignore[attr-defined]
@@ -287,6 +299,20 @@ def run_from_state(
         judged.unpersist()
         tagged.unpersist()
     return report
+
+
+class Laps:
+    """Seconds between successive marks: where a run's time went (the JSON line's `state.step_s`).
+    Spark is lazy, so a step also carries the computing of what it is the first to use."""
+
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, step: str) -> None:
+        now = time.monotonic()
+        self.seconds[step] = round(now - self._last, 3)
+        self._last = now
 
 
 def event_date_bounds(df: DataFrame, column: str, *, default: dt.date) -> tuple[dt.date, dt.date]:
