@@ -25,6 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import delta_io
+from jobs.features import raw_rules
 from jobs.features.silver import EVENT_DATE, FILED_DATE
 
 TRANSACTION_ID = "transaction_id"
@@ -39,7 +40,7 @@ def resolve(transactions: DataFrame, chargebacks: DataFrame, *, window_days: int
     filed = chargebacks.select(TRANSACTION_ID, "chargeback_timestamp")
     first_valid = (
         events.join(filed, on=TRANSACTION_ID, how="inner")
-        .filter(F.col("chargeback_timestamp") >= F.col("event_timestamp"))
+        .filter(raw_rules.is_not_before(F.col("chargeback_timestamp"), F.col("event_timestamp")))
         .groupBy(TRANSACTION_ID, MERCHANT_ID, EVENT_DATE)
         .agg(F.to_date(F.min("chargeback_timestamp")).alias(FILED_DATE))
     )
