@@ -256,6 +256,8 @@ def _tag_number(case: int, value):
 
 def tagged(case: int, entities, user_rows, pair_rows):
     """The case with its number folded into every key and row id."""
+    assert all(0 <= e["row_id"] < CASE_STRIDE for e in entities)
+    assert all(0 <= r[k] < 1000 for r in [*entities, *pair_rows] for k in ("a", "b") if r[k] is not None)
     entities = [
         {**e, "row_id": case * CASE_STRIDE + e["row_id"], "user_id": _tag_user(case, e["user_id"]),
          "a": _tag_number(case, e["a"]), "b": _tag_number(case, e["b"])}
@@ -309,6 +311,7 @@ class CaseGroup:
         self.answers: dict[str, list[Row]] = {}
 
     def case(self, name: str, entities, user_rows, pair_rows) -> Case:
+        assert name not in self.cases and self.joined is None, name
         self.cases[name] = (entities, user_rows, pair_rows)
         return Case(self, name)
 
