@@ -116,6 +116,7 @@ def test_retries_stop_at_the_bound_and_the_task_fails(spark, dynamo):
     assert proxy.throttled == 2  # botocore's attempts within 1s: the first and one retry
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("fault", ["error_every", "drop_every"])
 def test_5xx_and_dropped_connections_are_retried_by_botocore(dynamo, fault):
     table = f"faults.{fault}"
@@ -137,6 +138,7 @@ def test_5xx_and_dropped_connections_are_retried_by_botocore(dynamo, fault):
     assert (counts.items, counts.retries, counts.requests, counts.throttles) == (100, failed, 4 + failed, 0)
 
 
+@pytest.mark.integration
 def test_a_null_join_key_fails_the_task_as_bad_input(spark, dynamo):
     frame = spark.createDataFrame([("u1", day(2), 1, 1.0), (None, day(2), 2, 2.0)], SCHEMA).coalesce(1)
     items = frame.transform(select_item_columns, layout=LAYOUT)

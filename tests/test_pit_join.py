@@ -2,6 +2,10 @@
 
 Seeded random data on a coarse time grid, so that ties on event_timestamp, rows exactly at
 `t - ttl`, rows just outside it and rows after `t` all occur; plus targeted cases.
+
+Cases that share the join's options run as one join (`CaseGroup`): each case's keys and row ids carry
+its case number, so no two cases share a key and the join answers each as if alone; every test still
+checks its own case (untagged) against the oracle. A join costs about the same for one case as for ten.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 from chispa import assert_df_equality
+from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -225,8 +230,10 @@ def _utc(value):
     return value.astimezone(dt.UTC) if isinstance(value, dt.datetime) else value
 
 
-def as_rows(df) -> Counter:
-    return Counter(tuple(_utc(v) for v in r) for r in df.collect())
+def as_rows(rows) -> Counter:
+    """The rows of a DataFrame, or already collected, as comparable tuples."""
+    rows = rows.collect() if isinstance(rows, DataFrame) else rows
+    return Counter(tuple(_utc(v) for v in r) for r in rows)
 
 
 def expected(entities, user_rows, pair_rows, **options) -> Counter:
@@ -234,25 +241,138 @@ def expected(entities, user_rows, pair_rows, **options) -> Counter:
 
 
 # ---------------------------------------------------------------------------------------------
+# Cases that share the join's options, run as one join
+
+CASE_STRIDE = 100_000  # a case's row ids stay below it; keys a and b below 1000
+
+
+def _tag_user(case: int, user):
+    return None if user is None else f"c{case}:{user}"
+
+
+def _tag_number(case: int, value):
+    return None if value is None else case * 1000 + value
+
+
+def tagged(case: int, entities, user_rows, pair_rows):
+    """The case with its number folded into every key and row id."""
+    assert all(0 <= e["row_id"] < CASE_STRIDE for e in entities)
+    assert all(0 <= r[k] < 1000 for r in [*entities, *pair_rows] for k in ("a", "b") if r[k] is not None)
+    entities = [
+        {**e, "row_id": case * CASE_STRIDE + e["row_id"], "user_id": _tag_user(case, e["user_id"]),
+         "a": _tag_number(case, e["a"]), "b": _tag_number(case, e["b"])}
+        for e in entities
+    ]  # fmt: skip
+    user_rows = [{**r, "user_id": _tag_user(case, r["user_id"])} for r in user_rows]
+    pair_rows = [{**r, "a": _tag_number(case, r["a"]), "b": _tag_number(case, r["b"])} for r in pair_rows]
+    return entities, user_rows, pair_rows
+
+
+def untagged(row: Row) -> tuple[int, Row]:
+    """(case, the row as the case alone would have it)."""
+    case, row_id = divmod(row["row_id"], CASE_STRIDE)
+    values = row.asDict()
+    values["row_id"] = row_id
+    if values["user_id"] is not None:
+        values["user_id"] = values["user_id"].removeprefix(f"c{case}:")
+    for key in ("a", "b"):
+        if values[key] is not None:
+            values[key] -= case * 1000
+    return case, Row(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    joins: CaseGroup
+    name: str
+
+    def rows(self, spark) -> list[Row]:
+        """The join's rows of this case, as the case joined alone would have them."""
+        return self.joins.rows(spark, self.name)
+
+    @property
+    def data(self) -> tuple[list, list, list]:
+        return self.joins.cases[self.name]
+
+    def expected(self) -> Counter:
+        """The oracle's rows: buckets and hot keys change how the join runs, not its answer."""
+        options = {k: v for k, v in self.joins.options.items() if k not in ("bucket_seconds", "hot_key_rows")}
+        return expected(*self.data, **options)
+
+
+class CaseGroup:
+    """Cases joined with the same options (`run_join`'s keywords): registered at import, joined together
+    the first time a test asks for one of them, each case's rows handed back untagged."""
+
+    def __init__(self, **options):
+        self.options = options
+        self.cases: dict[str, tuple[list, list, list]] = {}
+        self.joined: DataFrame | None = None
+        self.answers: dict[str, list[Row]] = {}
+
+    def case(self, name: str, entities, user_rows, pair_rows) -> Case:
+        assert name not in self.cases and self.joined is None, name
+        self.cases[name] = (entities, user_rows, pair_rows)
+        return Case(self, name)
+
+    def rows(self, spark, name: str) -> list[Row]:
+        if self.joined is None:
+            parts = [tagged(i, *data) for i, data in enumerate(self.cases.values())]
+            self.joined = run_join(
+                spark,
+                [e for entities, _, _ in parts for e in entities],
+                [r for _, user_rows, _ in parts for r in user_rows],
+                [r for _, _, pair_rows in parts for r in pair_rows],
+                **self.options,
+            )
+            names = list(self.cases)
+            self.answers = {n: [] for n in names}
+            for case, row in map(untagged, self.joined.collect()):
+                self.answers[names[case]].append(row)
+        return self.answers[name]
+
+
+_GROUPS: dict[tuple, CaseGroup] = {}
+_JOIN_DEFAULTS = {"bucket_seconds": None, "hot_key_rows": 0, "filter_by_created": False}
+
+
+def group(**options) -> CaseGroup:
+    """The one group of cases joined with these options."""
+    key = tuple(sorted({**_JOIN_DEFAULTS, **options}.items()))
+    return _GROUPS.setdefault(key, CaseGroup(**options))
+
+
+PLAIN = group()
+
+
+# ---------------------------------------------------------------------------------------------
 # Property tests
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+RANDOM_CASES = {seed: PLAIN.case(f"random {seed}", *random_case(seed)) for seed in [1, 2, 3]}
+
+
+@pytest.mark.parametrize("seed", list(RANDOM_CASES))
 def test_random_cases_match_the_oracle(spark, seed):
-    entities, user_rows, pair_rows = random_case(seed)
-    got = run_join(spark, entities, user_rows, pair_rows)
-    assert got.columns == [
+    case = RANDOM_CASES[seed]
+    got = case.rows(spark)
+    assert PLAIN.joined.columns == [
         "row_id", "user_id", "a", "b", "event_timestamp", "user_count", "user_amount", "user_amount_ever", "pair_score"
     ]  # fmt: skip
-    assert as_rows(got) == expected(entities, user_rows, pair_rows)
+    assert as_rows(got) == case.expected()
 
 
-@pytest.mark.parametrize("bucket_minutes", [30, 90, 24 * 60])
+BUCKET_CASES = {
+    minutes: group(bucket_seconds=minutes * 60).case(f"buckets {minutes}", *random_case(10 + minutes))
+    for minutes in [30, 90, 24 * 60]
+}
+
+
+@pytest.mark.parametrize("bucket_minutes", list(BUCKET_CASES))
 def test_time_buckets_give_the_same_rows(spark, bucket_minutes):
     """Buckets narrower than the TTL, wider than it, and holding everything: same answer."""
-    entities, user_rows, pair_rows = random_case(10 + bucket_minutes)
-    got = run_join(spark, entities, user_rows, pair_rows, bucket_seconds=bucket_minutes * 60)
-    assert as_rows(got) == expected(entities, user_rows, pair_rows)
+    case = BUCKET_CASES[bucket_minutes]
+    assert as_rows(case.rows(spark)) == case.expected()
 
 
 def row_counts_per_key(entities, user_rows, pair_rows) -> tuple[Counter, Counter]:
@@ -315,53 +435,71 @@ def test_non_utc_session_time_zone(spark):
 # Targeted cases (each also covered by the random data, here made certain)
 
 
-def one_user_case(spark, user_rows, entity_steps, *, ttl=TTL_USER, bucket_seconds=None):
-    entities = [
+def one_user(entity_steps) -> list[dict]:
+    return [
         {"row_id": i, "user_id": "u1", "a": None, "b": None, "event_timestamp": at(s)}
         for i, s in enumerate(entity_steps)
     ]
-    got = run_join(spark, entities, user_rows, [], bucket_seconds=bucket_seconds, user_ttl=ttl)
-    return {r.row_id: (r.user_count, r.user_amount_ever) for r in got.collect()}
+
+
+def user_values(rows) -> dict:
+    return {r.row_id: (r.user_count, r.user_amount_ever) for r in rows}
 
 
 def feature(step, created, count, amount=1.0, user="u1"):
     return {"user_id": user, "event": at(step), "created": created, "count": count, "amount": amount}
 
 
+TIE = PLAIN.case("tie", one_user([0, 1]), [feature(0, at(9), 1), feature(0, at(8), 2), feature(0, None, 3)], [])
+
+
 def test_tie_on_event_timestamp_is_broken_by_created_timestamp(spark):
-    rows = [feature(0, at(9), 1), feature(0, at(8), 2), feature(0, None, 3)]
-    assert one_user_case(spark, rows, [0, 1]) == {0: (1, 1.0), 1: (1, 1.0)}
+    assert user_values(TIE.rows(spark)) == {0: (1, 1.0), 1: (1, 1.0)}
+
+
+# TTL is 4 steps: t = step 4 sees the row at exactly t - ttl; step 5 does not.
+TTL_BOUNDARY = PLAIN.case("ttl boundary", one_user([4, 5]), [feature(0, None, 7)], [])
 
 
 def test_ttl_boundary_is_included_and_just_outside_is_not(spark):
-    rows = [feature(0, None, 7)]
-    # TTL is 4 steps: t = step 4 sees the row at exactly t - ttl; step 5 does not.
-    got = one_user_case(spark, rows, [4, 5])
-    assert got == {0: (7, 1.0), 1: (None, 1.0)}
+    assert user_values(TTL_BOUNDARY.rows(spark)) == {0: (7, 1.0), 1: (None, 1.0)}
+
+
+AT_AND_AFTER_T = PLAIN.case("at and after t", one_user([2, 3, 1]), [feature(2, None, 1), feature(3, None, 2)], [])
 
 
 def test_rows_after_t_are_ignored_and_rows_at_t_are_used(spark):
-    rows = [feature(2, None, 1), feature(3, None, 2)]
-    assert one_user_case(spark, rows, [2, 3, 1]) == {0: (1, 1.0), 1: (2, 1.0), 2: (None, None)}
+    assert user_values(AT_AND_AFTER_T.rows(spark)) == {0: (1, 1.0), 1: (2, 1.0), 2: (None, None)}
 
 
-def test_hot_key_spread_over_buckets_with_long_gaps(spark):
-    """One key with most of the rows, buckets of one step, and a quiet stretch longer than the TTL."""
+def _hot_key_with_long_gaps():
+    """One key with most of the rows and a quiet stretch longer than the TTL."""
     rng = random.Random(5)
     rows = [feature(rng.randint(0, 60), at(70), i, float(i)) for i in range(1500)]
     rows += [feature(200, None, -1, -1.0)]
-    entity_steps = [rng.randint(0, 260) for _ in range(200)]
-    entities = [
-        {"row_id": i, "user_id": "u1", "a": None, "b": None, "event_timestamp": at(s)}
-        for i, s in enumerate(entity_steps)
-    ]
-    got = run_join(spark, entities, rows, [], bucket_seconds=int(STEP.total_seconds()))
-    assert as_rows(got) == expected(entities, rows, [])
+    return one_user([rng.randint(0, 260) for _ in range(200)]), rows, []
+
+
+HOT_KEY_WITH_LONG_GAPS = group(bucket_seconds=int(STEP.total_seconds())).case(
+    "hot key with long gaps", *_hot_key_with_long_gaps()
+)
+
+
+def test_hot_key_spread_over_buckets_with_long_gaps(spark):
+    """Buckets of one step over the key's rows and its quiet stretch."""
+    assert as_rows(HOT_KEY_WITH_LONG_GAPS.rows(spark)) == HOT_KEY_WITH_LONG_GAPS.expected()
+
+
+NO_MATCHING_ROWS = PLAIN.case(
+    "no matching rows",
+    [{"row_id": 1, "user_id": None, "a": None, "b": None, "event_timestamp": at(1)}] * 3,
+    [feature(0, None, 1, user=None)],
+    [],
+)
 
 
 def test_entity_frame_without_matching_rows_keeps_every_row(spark):
-    entities = [{"row_id": 1, "user_id": None, "a": None, "b": None, "event_timestamp": at(1)}] * 3
-    got = run_join(spark, entities, [feature(0, None, 1, user=None)], [])
+    got = NO_MATCHING_ROWS.rows(spark)
     assert as_rows(got) == Counter({(1, None, None, None, at(1), None, None, None, None): 3})
 
 
@@ -385,56 +523,67 @@ def backfilled_case(seed: int):
     return entities, with_backfills(user_rows, seed), with_backfills(pair_rows, seed + 1)
 
 
-@pytest.mark.parametrize("seed", [31, 32, 33])
+FILTERED = group(filter_by_created=True)
+BACKFILLED_CASES = {seed: FILTERED.case(f"backfilled {seed}", *backfilled_case(seed)) for seed in [31, 32, 33]}
+
+
+@pytest.mark.parametrize("seed", list(BACKFILLED_CASES))
 def test_filter_by_created_timestamp_matches_the_oracle(spark, seed):
-    entities, user_rows, pair_rows = backfilled_case(seed)
-    got = as_rows(run_join(spark, entities, user_rows, pair_rows, filter_by_created=True))
-    assert got == expected(entities, user_rows, pair_rows, filter_by_created=True)
-    assert got != expected(entities, user_rows, pair_rows)  # the flag changes answers on this data
+    case = BACKFILLED_CASES[seed]
+    got = as_rows(case.rows(spark))
+    assert got == case.expected()
+    assert got != expected(*case.data)  # the flag changes answers on this data
 
 
-@pytest.mark.parametrize(("bucket_minutes", "hot_key_rows"), [(30, 0), (90, 0), (24 * 60, 0), (60, 40)])
-def test_filter_by_created_timestamp_with_time_buckets_gives_the_same_rows(spark, bucket_minutes, hot_key_rows):
-    entities, user_rows, pair_rows = backfilled_case(40 + bucket_minutes)
-    got = run_join(
-        spark,
-        entities,
-        user_rows,
-        pair_rows,
-        bucket_seconds=bucket_minutes * 60,
-        hot_key_rows=hot_key_rows,
-        filter_by_created=True,
+BACKFILLED_BUCKET_CASES = {
+    (minutes, hot_key_rows): group(bucket_seconds=minutes * 60, hot_key_rows=hot_key_rows, filter_by_created=True).case(
+        f"backfilled, buckets {minutes}, hot from {hot_key_rows}", *backfilled_case(40 + minutes)
     )
-    assert as_rows(got) == expected(entities, user_rows, pair_rows, filter_by_created=True)
+    for minutes, hot_key_rows in [(30, 0), (90, 0), (24 * 60, 0), (60, 40)]
+}
+
+
+@pytest.mark.parametrize(("bucket_minutes", "hot_key_rows"), list(BACKFILLED_BUCKET_CASES))
+def test_filter_by_created_timestamp_with_time_buckets_gives_the_same_rows(spark, bucket_minutes, hot_key_rows):
+    case = BACKFILLED_BUCKET_CASES[bucket_minutes, hot_key_rows]
+    assert as_rows(case.rows(spark)) == case.expected()
+
+
+# Feast's own case: the same event written twice, first when it happened, again (a backfill) after the
+# entity row's instant.
+BACKFILL = (one_user([2]), [feature(0, at(0), 10), feature(0, at(4), 20)], [])
+BACKFILL_PLAIN = PLAIN.case("backfill", *BACKFILL)
+BACKFILL_FILTERED = FILTERED.case("backfill", *BACKFILL)
 
 
 def test_a_backfill_created_after_t_is_not_used_and_the_row_known_at_t_is(spark):
-    """Feast's own case: the same event written twice, first when it happened, again (a backfill)
-    after the entity row's instant. Without the flag the backfill wins the tie; with it, the
-    original value."""
-    rows = [feature(0, at(0), 10), feature(0, at(4), 20)]
-    entities = [{"row_id": 0, "user_id": "u1", "a": None, "b": None, "event_timestamp": at(2)}]
-    plain = run_join(spark, entities, rows, [])
-    filtered = run_join(spark, entities, rows, [], filter_by_created=True)
-    assert [r.user_count for r in plain.collect()] == [20]
-    assert [r.user_count for r in filtered.collect()] == [10]
+    """Without the flag the backfill wins the tie; with it, the original value."""
+    assert [r.user_count for r in BACKFILL_PLAIN.rows(spark)] == [20]
+    assert [r.user_count for r in BACKFILL_FILTERED.rows(spark)] == [10]
+
+
+# Buckets of one step. Step 1's row is known from step 1; an old event (step 0) is backfilled at step 3,
+# the entity row's own bucket.
+LATE_BACKFILL = group(bucket_seconds=int(STEP.total_seconds()), filter_by_created=True).case(
+    "late backfill", one_user([3.5]), [feature(1, at(1), 11), feature(0, at(3), 99)], []
+)
 
 
 def test_a_late_backfill_in_the_rows_bucket_does_not_hide_a_newer_event_of_an_earlier_bucket(spark):
-    """Buckets of one step. Step 1's row is known from step 1; an old event (step 0) is backfilled
-    at step 3, the entity row's own bucket. The newest event known at step 3 is still step 1's."""
-    rows = [feature(1, at(1), 11), feature(0, at(3), 99)]
-    entities = [{"row_id": 0, "user_id": "u1", "a": None, "b": None, "event_timestamp": at(3) + STEP / 2}]
-    got = run_join(spark, entities, rows, [], bucket_seconds=int(STEP.total_seconds()), filter_by_created=True)
-    assert [r.user_count for r in got.collect()] == [11]
-    assert as_rows(got) == expected(entities, rows, [], filter_by_created=True)
+    """The newest event known at step 3 is still step 1's."""
+    got = LATE_BACKFILL.rows(spark)
+    assert [r.user_count for r in got] == [11]
+    assert as_rows(got) == LATE_BACKFILL.expected()
+
+
+NEVER_STAMPED = (one_user([1]), [feature(0, None, 5)], [])
+NEVER_STAMPED_PLAIN = PLAIN.case("never stamped", *NEVER_STAMPED)
+NEVER_STAMPED_FILTERED = FILTERED.case("never stamped", *NEVER_STAMPED)
 
 
 def test_rows_never_stamped_are_not_used_with_the_filter(spark):
-    rows = [feature(0, None, 5)]
-    entities = [{"row_id": 0, "user_id": "u1", "a": None, "b": None, "event_timestamp": at(1)}]
-    assert [r.user_count for r in run_join(spark, entities, rows, []).collect()] == [5]
-    assert [r.user_count for r in run_join(spark, entities, rows, [], filter_by_created=True).collect()] == [None]
+    assert [r.user_count for r in NEVER_STAMPED_PLAIN.rows(spark)] == [5]
+    assert [r.user_count for r in NEVER_STAMPED_FILTERED.rows(spark)] == [None]
 
 
 def test_the_filter_needs_a_created_timestamp_column(spark):
@@ -479,15 +628,24 @@ def test_each_join_key_group_sorts_and_windows_once_when_no_key_is_null(spark):
     assert len(windows) == 2  # the user_id group and the (a, b) group
 
 
-def test_null_keys_and_instants_in_every_group_still_sort_and_window_once_per_group(spark):
+def _null_keys_and_instants():
     entities, user_rows, pair_rows = random_case(5)
     entities += [
         {"row_id": 900 + i, "user_id": u, "a": 1, "b": 12, "event_timestamp": None} for i, u in enumerate(["u1", None])
     ]
+    return entities, user_rows, pair_rows
+
+
+NULL_KEYS_AND_INSTANTS = PLAIN.case("null keys and instants", *_null_keys_and_instants())
+
+
+def test_null_keys_and_instants_in_every_group_still_sort_and_window_once_per_group(spark):
+    entities = NULL_KEYS_AND_INSTANTS.data[0]
     assert any(e["user_id"] is None for e in entities) and any(e["a"] is None for e in entities)
-    got = run_join(spark, entities, user_rows, pair_rows)
-    assert as_rows(got) == expected(entities, user_rows, pair_rows)
-    windows = [n for n in executed_nodes(got) if n.getClass().getSimpleName() == "WindowExec"]
+    got = NULL_KEYS_AND_INSTANTS.rows(spark)
+    assert as_rows(got) == NULL_KEYS_AND_INSTANTS.expected()
+    # the plan of the group's one join, which holds this case's rows
+    windows = [n for n in executed_nodes(PLAIN.joined) if n.getClass().getSimpleName() == "WindowExec"]
     assert len(windows) == 2
 
 
