@@ -10,7 +10,7 @@ rerun), and:
    against the stored rows of the same ids (jobs.features.silver); files the run's rejects and the
    stored rows a later duplicate displaced in the quarantine;
 2. MERGEs the winners into silver_transactions and replaces the landing days' chargebacks;
-3. finds the stored transactions the new chargebacks name (three columns of the merchant window's
+3. finds the stored transactions the new chargebacks name (four columns of the merchant window's
    silver days before the filing days), and recomputes the resolved chargebacks of those and of the
    transactions it stored (jobs.features.resolved_chargebacks), one MERGE;
 4. rebuilds both tiles of the event days the new rows touched (the days of the new, replaced and
