@@ -193,6 +193,7 @@ def run_from_state(
         "inputs_checked": inputs_checked,
     }
     named: DataFrame | None = None
+    checked_chargebacks: DataFrame | None = None
     try:
         transaction_counts = rule_counts(judged.select(*silver.RAW_TRANSACTION_COLUMNS, "rule"))
         outcomes = {r[silver.OUTCOME]: r["count"] for r in judged.groupBy(silver.OUTCOME).count().collect()}
@@ -213,7 +214,10 @@ def run_from_state(
         named = named_transactions(
             silver.read_stored(spark, t.silver_transactions, first=named_first, last=cb_hi), chargebacks
         ).persist(StorageLevel.MEMORY_AND_DISK)
-        checked_chargebacks = chargebacks.transform(raw_rules.with_chargeback_rule, used_transactions=named)
+        # Counted and filed: one read of the landing day's chargebacks and one join, not two.
+        checked_chargebacks = chargebacks.transform(raw_rules.with_chargeback_rule, used_transactions=named).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
         chargeback_counts = rule_counts(checked_chargebacks)
         report["inputs"] = {"transactions": transaction_counts, "chargebacks": chargeback_counts}
         filed = select_rejects(checked_chargebacks, source_table="chargebacks", run_id=run_id, at=computed_at)
@@ -294,8 +298,9 @@ def run_from_state(
         err.details = {**report, **getattr(err, "details", {})}  # type: ignore[attr-defined]
         raise
     finally:
-        if named is not None:
-            named.unpersist()
+        for cached in (checked_chargebacks, named):
+            if cached is not None:
+                cached.unpersist()
         judged.unpersist()
         tagged.unpersist()
     return report
@@ -371,7 +376,11 @@ def quarantine_transactions(
     days: tuple[dt.date, dt.date],
 ) -> None:
     """Replace the verdicts of the new landing days' transactions, then file the stored rows a later
-    duplicate displaced under their own (earlier) landing days."""
+    duplicate displaced under their own (earlier) landing days.
+
+    Two commits, not one MERGE that also deletes the days' old verdicts: an exact copy of a raw row
+    is rejected with a record identical to its twin's, and two such source rows matching one filed
+    row are an error in a MERGE, while the replace simply files both."""
     rejects = select_rejects(
         judged.select(*silver.RAW_TRANSACTION_COLUMNS, "rule"), source_table="transactions", run_id=run_id, at=at
     )
@@ -384,7 +393,10 @@ def quarantine_transactions(
 
 
 def rebuild_tiles(spark: SparkSession, config: Config, *, days: Sequence[dt.date]) -> None:
-    """Replace the user and merchant tiles of the given event days from silver (one commit per table)."""
+    """Replace the user and merchant tiles of the given event days from silver (one commit per table).
+
+    Each build scans the days itself, so Parquet reads only the columns it uses (five, then three);
+    caching the days for both would first copy every silver column of them."""
     if not days:
         return
     t = config.tables
