@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,41 @@ def spark(config):
     session = builder.getOrCreate()
     yield session
     session.stop()
+
+
+# Feast's Spark offline store turns this on in the session it finds (its queries pick columns by
+# regular expression), and under it Delta's min/max-from-statistics queries fail with
+# [INVALID_USAGE_OF_STAR_OR_REGEX]. A module that lets Feast set it must put it back.
+FEAST_REGEX_SETTING = "spark.sql.parser.quotedRegexColumnNames"
+
+
+def feast_regex_setting() -> str | None:
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    return None if session is None else session.conf.get(FEAST_REGEX_SETTING, None)
+
+
+@contextlib.contextmanager
+def feast_regex_setting_restored() -> Iterator[None]:
+    before = feast_regex_setting()
+    try:
+        yield
+    finally:
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.getActiveSession()
+        if session is not None and before is None:
+            session.conf.unset(FEAST_REGEX_SETTING)
+        elif session is not None:
+            session.conf.set(FEAST_REGEX_SETTING, before)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def feast_regex_setting_unchanged() -> Iterator[None]:
+    """Every module leaves the setting as it found it, so no module depends on which ran before it
+    (or on which pytest worker)."""
+    before = feast_regex_setting()
+    yield
+    after = feast_regex_setting()
+    assert after == before, f"{FEAST_REGEX_SETTING} left at {after!r} (was {before!r}): restore it"

@@ -19,6 +19,7 @@ import yaml
 from feast.repo_config import load_repo_config
 from feast.repo_operations import apply_total
 
+from conftest import feast_regex_setting_restored
 from jobs.config import REPO_ROOT
 from jobs.schemas import MERCHANT_RISK_FEATURES, USER_TRANSACTION_FEATURES
 
@@ -98,7 +99,8 @@ def apply_repo(repo: Path, tables: Path) -> None:
     for name in repo_modules:
         sys.modules.pop(name, None)  # the copy's modules, not ones another test imported
     try:
-        apply_total(load_repo_config(repo, repo / "feature_store.yaml"), repo, skip_source_validation=False)
+        with feast_regex_setting_restored():  # source validation goes through Feast's Spark store
+            apply_total(load_repo_config(repo, repo / "feature_store.yaml"), repo, skip_source_validation=False)
     finally:
         sys.path.remove(str(repo))
         for name in repo_modules:

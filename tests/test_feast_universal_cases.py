@@ -25,6 +25,7 @@ from feast.on_demand_feature_view import on_demand_feature_view
 from feast.repo_config import RepoConfig
 from feast.types import Float64, Int32, Int64
 
+from conftest import feast_regex_setting_restored
 from jobs.offline_store.feast_store import FraudSparkOfflineStoreConfig
 
 pytestmark = pytest.mark.integration  # the Feast SDK against real stores, Feast's stock Spark store as the oracle
@@ -214,9 +215,8 @@ def both_stores(tmp_path: Path, objects: list) -> tuple[FeatureStore, FeatureSto
 @pytest.fixture
 def feast_sql_settings(spark):
     """Feast's stock store sets quotedRegexColumnNames on the session it shares with every test."""
-    previous = spark.conf.get("spark.sql.parser.quotedRegexColumnNames")
-    yield
-    spark.conf.set("spark.sql.parser.quotedRegexColumnNames", previous)
+    with feast_regex_setting_restored():
+        yield
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from feast import FeatureStore
 from feast.repo_config import RepoConfig
 from online_support import FEATURES, KEY, make_repo, merchant_row, user_row
 
+from conftest import feast_regex_setting_restored
 from jobs.aws_credentials import EMBEDDED_CREDENTIALS
 from jobs.feast_repo import apply_repo
 from jobs.materialize_job import main
@@ -93,7 +94,8 @@ def stores(spark, tmp_path_factory, monkeypatch_module):
     repo.write(spark, "user_transaction_features", USERS + random_users)
     repo.write(spark, "merchant_risk_features", MERCHANTS + random_merchants)
     reference_registry = repo.root / "data" / "feast" / "reference.db"
-    with embedded_dynamodb() as url:
+    # Feast's Spark store below turns its regex setting on in the shared session; put back after.
+    with feast_regex_setting_restored(), embedded_dynamodb() as url:
         monkeypatch_module.setenv("AWS_ACCESS_KEY_ID", EMBEDDED_CREDENTIALS["aws_access_key_id"])
         monkeypatch_module.setenv("AWS_SECRET_ACCESS_KEY", EMBEDDED_CREDENTIALS["aws_secret_access_key"])
         apply_repo(repo.config(url), url)
@@ -114,8 +116,6 @@ def stores(spark, tmp_path_factory, monkeypatch_module):
             )
         )
         yield repo, url, reference
-    # Feast's Spark store sets this on the shared session; the other tests expect Spark's default.
-    spark.conf.unset("spark.sql.parser.quotedRegexColumnNames")
 
 
 @pytest.fixture(scope="module")
