@@ -27,8 +27,12 @@ node_modules/.installed: package.json
 demo: setup
 	$(PY) -m jobs demo
 
+# Two pytest workers (pytest-xdist), each its own session, whole test files per worker so a module's
+# fixtures are built once: the integration tests wait on subprocesses and servers, which the other
+# worker's tests fill (benchmarks/RESULTS.md). The unit tests alone keep both cores busy, so one process.
+XDIST := -n 2 --dist loadfile
 test: setup browser airflow-venv package
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q $(XDIST) --durations=15
 	$(MAKE) dq
 
 # The unit tests alone (pure transformations on tiny DataFrames in the one local SparkSession, parsers,
@@ -38,7 +42,7 @@ test-unit: setup
 
 # The tests marked `integration` (jobs end to end, dynalite, Spark standalone, Chromium, subprocesses).
 test-integration: setup browser airflow-venv package
-	$(PY) -m pytest -q -m integration --durations=15
+	$(PY) -m pytest -q -m integration $(XDIST) --durations=15
 
 # Headless Chromium for the Data Docs browser test (Debian's package); installs only when missing.
 browser:
