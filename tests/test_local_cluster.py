@@ -38,7 +38,6 @@ SCHEMAS = {"user_transaction_features": USER_TRANSACTION_FEATURES, "merchant_ris
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     built("package")
-    # The JIT's quick tier only, as in the test session (conftest): seven short applications.
     with standalone_cluster(tmp_path_factory.mktemp("cluster")) as running:
         yield running
 
