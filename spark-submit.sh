@@ -7,7 +7,8 @@
 #
 # Ships dist/environment.tar.gz (venv-pack: the pinned dependencies and the project's wheel) with
 # --archives ...#environment; executors run ./environment/bin/python. In client mode the driver runs
-# the same environment, unpacked once into $FRAUD_ENV_CACHE (default ~/.cache/fraud-feature-jobs).
+# the same environment, unpacked once into $FRAUD_ENV_CACHE (default ~/.cache/fraud-feature-jobs);
+# unpacks unused for $FRAUD_ENV_KEEP_DAYS days (default 7) are deleted there.
 # Spark standalone refuses cluster deploy mode for Python applications; YARN and Kubernetes take it.
 # FRAUD_SHIP_JARS=1 (default) ships dist/jars/*.jar (Delta); 0 where the platform has Delta.
 # Also: FRAUD_DIST (the artifact folder, default dist/ next to this script), SPARK_SUBMIT or SPARK_HOME.
@@ -45,7 +46,8 @@ case "$master" in
   *) is_local=0 ;;
 esac
 
-# The driver's Python in client mode: the archive, unpacked once per build of it.
+# The driver's Python in client mode: the archive, unpacked once per build of it. Each unpacked build
+# is about 830 MB, so builds unused for FRAUD_ENV_KEEP_DAYS days (default 7) are deleted.
 driver_env() {
   local cache="${FRAUD_ENV_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/fraud-feature-jobs}"
   local key  # a rebuilt archive has another size or time, so it gets its own folder
@@ -59,11 +61,21 @@ driver_env() {
     # Another submission may have unpacked the same archive meanwhile: either copy is complete.
     mv -T "$staging" "$target" 2>/dev/null || rm -rf "$staging"
   fi
+  touch "$target"  # its last use, which keeps it from the pruning below
+  prune_driver_envs "$cache" "$target"
   echo "$target"
 }
 
+prune_driver_envs() {
+  local cache="$1" current="$2" minutes=$((${FRAUD_ENV_KEEP_DAYS:-7} * 1440))
+  # Also unpacks left half-done by an interrupted submission a day ago or more.
+  find "$cache" -mindepth 1 -maxdepth 1 -type d ! -path "$current" \
+    \( \( -name 'env-*' -mmin "+${minutes}" \) -o \( -name '.unpack.*' -mmin +1440 \) \) \
+    -exec rm -rf {} + 2>/dev/null || true
+}
+
 if [[ $# -eq 0 || "$1" == "-h" || "$1" == "--help" ]]; then
-  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
   echo
   env -u PYTHONPATH "$(driver_env)/bin/python" -m jobs --help
   exit $?

@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,32 @@ def test_bad_command_line_through_spark_submit_exits_2():
     )
     assert done.returncode == 2
     assert "not a date" in done.stdout + done.stderr  # spark-submit merges the driver's stderr into stdout
+
+
+def test_driver_environments_unused_for_a_week_are_deleted(tmp_path):
+    """Each archive build unpacks to its own ~830 MB folder; a week unused, it goes (not the current one)."""
+    archive = (REPO / "dist" / "environment.tar.gz").stat()
+    cache = tmp_path / "cache"
+    current = cache / f"env-{archive.st_size}-{int(archive.st_mtime)}"
+    (current / "bin").mkdir(parents=True)
+    # A stand-in interpreter, so that `--help` needs no unpacking and no Spark.
+    (current / "bin" / "python").write_text('#!/bin/sh\necho "stand-in python $*"\n')
+    (current / "bin" / "python").chmod(0o755)
+    ages_days = {current: 30, cache / "env-1-old": 8, cache / "env-2-recent": 6, cache / ".unpack.halfdone": 2}
+    for folder, days in ages_days.items():
+        folder.mkdir(parents=True, exist_ok=True)
+        then = time.time() - days * 86400
+        os.utime(folder, (then, then))
+
+    done = subprocess.run(
+        [str(REPO / "spark-submit.sh"), "--help"],
+        env={**os.environ, "FRAUD_ENV_CACHE": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "stand-in python -m jobs --help" in done.stdout
+    assert "FRAUD_ENV_KEEP_DAYS" in done.stdout  # the help names the setting
+    assert sorted(p.name for p in cache.iterdir()) == sorted([current.name, "env-2-recent"])
+    assert time.time() - current.stat().st_mtime < 600  # used now, so kept another week
