@@ -8,7 +8,7 @@
 # Ships dist/environment.tar.gz (venv-pack: the pinned dependencies and the project's wheel) with
 # --archives ...#environment; executors run ./environment/bin/python. In client mode the driver runs
 # the same environment, unpacked once into $FRAUD_ENV_CACHE (default ~/.cache/fraud-feature-jobs);
-# unpacks unused for $FRAUD_ENV_KEEP_DAYS days (default 7) are deleted there.
+# unpacks unused for $FRAUD_ENV_KEEP_DAYS whole days (default 7) are deleted there.
 # Spark standalone refuses cluster deploy mode for Python applications; YARN and Kubernetes take it.
 # FRAUD_SHIP_JARS=1 (default) ships dist/jars/*.jar (Delta); 0 where the platform has Delta.
 # Also: FRAUD_DIST (the artifact folder, default dist/ next to this script), SPARK_SUBMIT or SPARK_HOME.
@@ -41,6 +41,11 @@ if [[ "$deploy_mode" == "cluster" && "$master" == spark://* ]]; then
   echo "spark-submit.sh: Spark standalone runs Python applications in client deploy mode only" >&2
   exit 2
 fi
+keep_days="${FRAUD_ENV_KEEP_DAYS:-7}"
+if [[ ! "$keep_days" =~ ^[0-9]+$ ]]; then
+  echo "spark-submit.sh: FRAUD_ENV_KEEP_DAYS must be a whole number of days, not '${keep_days}'" >&2
+  exit 2
+fi
 case "$master" in
   local | local\[*) is_local=1 ;;
   *) is_local=0 ;;
@@ -67,19 +72,12 @@ driver_env() {
 }
 
 prune_driver_envs() {
-  local cache="$1" current="$2" minutes=$((${FRAUD_ENV_KEEP_DAYS:-7} * 1440))
+  local cache="$1" current="$2" minutes=$((10#${keep_days} * 1440))
   # Also unpacks left half-done by an interrupted submission a day ago or more.
   find "$cache" -mindepth 1 -maxdepth 1 -type d ! -path "$current" \
     \( \( -name 'env-*' -mmin "+${minutes}" \) -o \( -name '.unpack.*' -mmin +1440 \) \) \
     -exec rm -rf {} + 2>/dev/null || true
 }
-
-if [[ $# -eq 0 || "$1" == "-h" || "$1" == "--help" ]]; then
-  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
-  echo
-  env -u PYTHONPATH "$(driver_env)/bin/python" -m jobs --help
-  exit $?
-fi
 
 spark_submit="${SPARK_SUBMIT:-}"
 if [[ -z "$spark_submit" ]]; then
@@ -93,6 +91,17 @@ if [[ -z "${SPARK_HOME:-}" ]]; then
   for home in "$(dirname "$spark_submit")"/../lib/python3*/site-packages/pyspark; do
     [[ -x "${home}/bin/spark-class" ]] && export SPARK_HOME="$(cd "$home" && pwd)"
   done
+fi
+
+# The archive holds no pyspark (Spark brings its own), so even the commands' help runs through
+# spark-submit, which puts Spark's pyspark on the driver's path; no SparkContext starts.
+if [[ $# -eq 0 || "$1" == "-h" || "$1" == "--help" ]]; then
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+  echo
+  python="$(driver_env)/bin/python"
+  export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
+  env -u PYTHONPATH "$spark_submit" --master "local[1]" --conf "spark.pyspark.driver.python=${python}" "$main" --help
+  exit $?
 fi
 
 args=(--conf spark.sql.session.timeZone=UTC)

@@ -103,6 +103,19 @@ def append(batch: DataFrame, location: str) -> None:
         writer.save(location)
 
 
+def upsert(spark: SparkSession, location: str, rows: DataFrame, *, matched_on: str) -> None:
+    """One Delta MERGE: each stored row (`t`) that `matched_on` pairs with a batch row (`s`) becomes
+    that row, the other batch rows are inserted. At most one batch row may match a stored row."""
+    (
+        delta_table(spark, location)
+        .alias("t")
+        .merge(rows.alias("s"), matched_on)
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
 def between_days(column: str, first: dt.date, last: dt.date) -> str:
     """The `replaceWhere` predicate of the days `[first, last]` of a date column."""
     return f"{column} >= '{first.isoformat()}' AND {column} <= '{last.isoformat()}'"

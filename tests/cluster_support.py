@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pyspark
 
-from jobs.online_store.embedded import free_port
+from jobs.online_store.embedded import LOOPBACK, free_port, stop
 
 REPO = Path(__file__).resolve().parent.parent
 VENV = (REPO / ".venv").resolve()
 SPARK_HOME = Path(pyspark.__file__).resolve().parent  # the pinned Spark: launcher scripts and jars
-LOOPBACK = "127.0.0.1"
 
 
 @dataclasses.dataclass
@@ -107,12 +106,7 @@ def standalone_cluster(base: Path, *, cores: int = 2, worker_memory: str = "2g")
         yield Cluster(url=url, work_dir=work_dir, folder=folder, env=env)
     finally:
         for process in reversed(processes):
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout_s=30)
 
 
 def _start(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:

@@ -101,7 +101,12 @@ def pytest_sessionfinish() -> None:
 # the end. These take longest (the fresh-clone CI of 9a37baa: the standalone cluster's fixtures 427 s,
 # the feature job's runs 300 s, the runs from state 230 s, the runs by table name 150 s), so they go
 # first, and the shorter files fill in beside them; xdist keeps this order with --no-loadscope-reorder.
-LONGEST_FILES_FIRST = ["test_local_cluster.py", "test_features_job.py", "test_stateful_runs.py", "test_tables_by_name.py"]
+LONGEST_FILES_FIRST = [
+    "test_local_cluster.py",
+    "test_features_job.py",
+    "test_stateful_runs.py",
+    "test_tables_by_name.py",
+]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -132,22 +137,19 @@ def spark(config):
 FEAST_REGEX_SETTING = "spark.sql.parser.quotedRegexColumnNames"
 
 
-def feast_regex_setting() -> str | None:
-    from pyspark.sql import SparkSession
-
-    session = SparkSession.getActiveSession()
+def feast_regex_setting(session: SparkSession | None = None) -> str | None:
+    session = session or SparkSession.getActiveSession()
     return None if session is None else session.conf.get(FEAST_REGEX_SETTING, None)
 
 
 @contextlib.contextmanager
 def feast_regex_setting_restored() -> Iterator[None]:
-    before = feast_regex_setting()
+    session = SparkSession.getActiveSession()
+    before = feast_regex_setting(session)
     try:
         yield
     finally:
-        from pyspark.sql import SparkSession
-
-        session = SparkSession.getActiveSession()
+        session = session or SparkSession.getActiveSession()  # the block may have started it
         if session is not None and before is None:
             session.conf.unset(FEAST_REGEX_SETTING)
         elif session is not None:

@@ -36,6 +36,15 @@ KEY = {"user_transaction_features": "user_id", "merchant_risk_features": "mercha
 FEATURES = {"user_transaction_features": USER_FEATURES, "merchant_risk_features": MERCHANT_FEATURES}
 
 
+# The monitor's and the online store's checks read the wall clock (TTLs, freshness): rows dated from today.
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+TODAY = dt.datetime.combine(NOW.date(), dt.time())
+
+
+def days_ago(days: int) -> dt.datetime:
+    return TODAY - dt.timedelta(days=days)
+
+
 def day(d: int, month: int = 3, hour: int = 0, second: int = 0) -> dt.datetime:
     return dt.datetime(2026, month, d, hour, 0, second)
 

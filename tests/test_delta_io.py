@@ -69,6 +69,16 @@ def test_a_batch_outside_its_replace_where_is_refused_and_nothing_is_committed(s
     assert delta_io.latest_commit(spark, location)["version"] == 0
 
 
+def test_upsert_replaces_matched_rows_and_inserts_the_rest_in_one_merge(spark, location):
+    delta_io.overwrite(frame(spark, [("a", D1), ("b", D1)]), location)
+    delta_io.upsert(spark, location, frame(spark, [("b", D2), ("c", D3)]), matched_on="t.id = s.id")
+    assert content(spark, location) == {("a", D1), ("b", D2), ("c", D3)}
+    commit = delta_io.latest_commit(spark, location)
+    assert (commit["version"], commit["operation"]) == (1, "MERGE")
+    metrics = commit["operationMetrics"]
+    assert (metrics["numTargetRowsUpdated"], metrics["numTargetRowsInserted"]) == ("1", "1")
+
+
 def test_remove_drops_a_named_table_or_deletes_a_folder(spark, location):
     delta_io.overwrite(frame(spark, [("a", D1)]), location, user_metadata='{"run": 1}')
     assert delta_io.latest_commit(spark, location)["userMetadata"] == '{"run": 1}'

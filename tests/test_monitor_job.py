@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from online_support import make_repo, merchant_row, user_row
+from online_support import NOW, days_ago, make_repo, merchant_row, user_row
 
 from jobs.aws_credentials import client_environment
 from jobs.feast_repo import apply_repo
@@ -26,24 +26,16 @@ from jobs.online_store.embedded import embedded_dynamodb
 
 pytestmark = pytest.mark.integration
 
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
-TODAY = dt.datetime.combine(NOW.date(), dt.time())
-
-
-def ago(days: int) -> dt.datetime:
-    return TODAY - dt.timedelta(days=days)
-
-
 USERS = [
-    user_row("user_001", ago(3), 3, 10.5, 20.0, 2, 3600.0),
-    user_row("user_001", ago(1), 5, 12.25, 40.0, 3, 120.5),
-    user_row("user_002", ago(2), 1, 7.0, 7.0, 1, None),
-    user_row("user_003", ago(9), 4, 3.0, 5.0, 2, 60.0),  # older than the 7-day TTL: not served
-    user_row("user_004", ago(0), 0, None, None, 0, None),  # quiet-window zero row
+    user_row("user_001", days_ago(3), 3, 10.5, 20.0, 2, 3600.0),
+    user_row("user_001", days_ago(1), 5, 12.25, 40.0, 3, 120.5),
+    user_row("user_002", days_ago(2), 1, 7.0, 7.0, 1, None),
+    user_row("user_003", days_ago(9), 4, 3.0, 5.0, 2, 60.0),  # older than the 7-day TTL: not served
+    user_row("user_004", days_ago(0), 0, None, None, 0, None),  # quiet-window zero row
 ]
 MERCHANTS = [
-    merchant_row("merch_100", ago(2), 40, 55.5, 0.05, 0.0625),
-    merchant_row("merch_300", ago(5), 12, 99.75, 0.125, 0.03125),
+    merchant_row("merch_100", days_ago(2), 40, 55.5, 0.05, 0.0625),
+    merchant_row("merch_300", days_ago(5), 12, 99.75, 0.125, 0.03125),
 ]
 
 
@@ -67,7 +59,7 @@ def test_freshness_before_and_after_materializing(online, capsys):
     repo, url = online
     run_date = NOW.date()
     code, result, out = _run(["freshness", "--run-date", run_date.isoformat()], repo, url, capsys)
-    # Tables hold yesterday's snapshot (ago(0) = snapshot of yesterday): fresh with lag 1; views never materialized.
+    # Tables hold yesterday's snapshot (days_ago(0)): fresh with lag 1; views never materialized.
     assert (code, result["check"]) == (1, "freshness"), result
     assert result["tables"]["user_transaction_features"] == {
         "newest_snapshot": (run_date - dt.timedelta(days=1)).isoformat(),

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from online_support import FEATURES, TTL, make_repo, materialized, merchant_row, oracle, user_row
+from online_support import FEATURES, NOW, TTL, days_ago, make_repo, materialized, merchant_row, oracle, user_row
 
 from jobs.aws_credentials import EMBEDDED_CREDENTIALS
 from jobs.feast_repo import apply_repo, feature_store
@@ -30,23 +30,15 @@ from jobs.online_store.serving import get_online_features_logged
 pytestmark = pytest.mark.integration
 
 SERVICE = "fraud_detection_v2"
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
-TODAY = dt.datetime.combine(NOW.date(), dt.time())
-
-
-def ago(days: int) -> dt.datetime:
-    return TODAY - dt.timedelta(days=days)
-
-
 USERS = [
-    user_row("user_001", ago(3), 3, 10.5, 20.0, 2, 3600.0),
-    user_row("user_001", ago(1), 5, 12.25, 40.0, 3, 120.5),
-    user_row("user_002", ago(2), 1, 7.1, 7.3, 1, None),
-    user_row("user_003", ago(9), 4, 3.3, 5.0, 2, 60.0),  # older than the 7-day TTL at any request today
+    user_row("user_001", days_ago(3), 3, 10.5, 20.0, 2, 3600.0),
+    user_row("user_001", days_ago(1), 5, 12.25, 40.0, 3, 120.5),
+    user_row("user_002", days_ago(2), 1, 7.1, 7.3, 1, None),
+    user_row("user_003", days_ago(9), 4, 3.3, 5.0, 2, 60.0),  # older than the 7-day TTL at any request today
 ]
 MERCHANTS = [
-    merchant_row("merch_100", ago(2), 40, 55.5, 0.05, 0.0625),
-    merchant_row("merch_300", ago(5), 12, 99.75, 0.125, 0.03125),
+    merchant_row("merch_100", days_ago(2), 40, 55.5, 0.05, 0.0625),
+    merchant_row("merch_300", days_ago(5), 12, 99.75, 0.125, 0.03125),
 ]
 ROWS = {"user_transaction_features": USERS, "merchant_risk_features": MERCHANTS}
 KEYS = {"user_transaction_features": "user_id", "merchant_risk_features": "merchant_id"}

@@ -57,6 +57,18 @@ def test_bad_command_line_through_spark_submit_exits_2():
     assert "not a date" in done.stdout + done.stderr  # spark-submit merges the driver's stderr into stdout
 
 
+def test_help_lists_the_commands_from_the_packaged_environment(tmp_path):
+    """The archive holds no pyspark: the commands' help must get Spark's, as a submitted job does."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run(
+        [str(REPO / "spark-submit.sh"), "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "FRAUD_ENV_KEEP_DAYS" in done.stdout
+    for command in ["generate", "features", "validate", "training-set", "materialize", "monitor"]:
+        assert command in done.stdout.split("usage:", 1)[1]
+
+
 def test_driver_environments_unused_for_a_week_are_deleted(tmp_path):
     """Each archive build unpacks to its own ~830 MB folder; a week unused, it goes (not the current one)."""
     archive = (REPO / "dist" / "environment.tar.gz").stat()
@@ -80,7 +92,26 @@ def test_driver_environments_unused_for_a_week_are_deleted(tmp_path):
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert "stand-in python -m jobs --help" in done.stdout
+    assert f"stand-in python {REPO / 'dist' / 'run_job.py'} --help" in done.stdout
     assert "FRAUD_ENV_KEEP_DAYS" in done.stdout  # the help names the setting
     assert sorted(p.name for p in cache.iterdir()) == sorted([current.name, "env-2-recent"])
     assert time.time() - current.stat().st_mtime < 600  # used now, so kept another week
+
+
+@pytest.mark.parametrize("keep_days", ["7d", "abc", "-1", "1.5"])
+def test_a_retention_that_is_not_a_whole_number_of_days_deletes_nothing(tmp_path, keep_days):
+    """In shell arithmetic `abc` is 0 (delete every other build) and `7d` an error halfway through."""
+    cache = tmp_path / "cache"
+    (cache / "env-1-old").mkdir(parents=True)
+    then = time.time() - 30 * 86400
+    os.utime(cache / "env-1-old", (then, then))
+    done = subprocess.run(
+        [str(REPO / "spark-submit.sh"), "--help"],
+        env={**os.environ, "FRAUD_ENV_CACHE": str(cache), "FRAUD_ENV_KEEP_DAYS": keep_days},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert f"FRAUD_ENV_KEEP_DAYS must be a whole number of days, not '{keep_days}'" in done.stderr
+    assert [p.name for p in cache.iterdir()] == ["env-1-old"]

@@ -53,14 +53,7 @@ def merge_quarantine(spark: SparkSession, rows: DataFrame, *, path: str) -> None
     """File rows of earlier landing days (a stored row a later duplicate displaced) once: a row already
     filed is updated to this run's entry, so a repeated run files nothing twice. One MERGE commit."""
     same_row = (
-        "q.source_table = s.source_table AND q.ingest_date = s.ingest_date AND q.rule = s.rule "
-        "AND q.transaction_id = s.transaction_id AND q.record = s.record"
+        "t.source_table = s.source_table AND t.ingest_date = s.ingest_date AND t.rule = s.rule "
+        "AND t.transaction_id = s.transaction_id AND t.record = s.record"
     )
-    (
-        delta_io.delta_table(spark, path)
-        .alias("q")
-        .merge(rows.alias("s"), same_row)
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    delta_io.upsert(spark, path, rows, matched_on=same_row)

@@ -117,14 +117,7 @@ def merge_transactions(
     """One Delta MERGE: replace the stored row of each winning id, insert new ids. `[first, last]`
     bounds the event dates the MERGE scans for a stored row (it holds every stored row judged)."""
     condition = f"t.transaction_id = s.transaction_id AND {delta_io.between_days('t.' + EVENT_DATE, first, last)}"
-    (
-        delta_io.delta_table(spark, location)
-        .alias("t")
-        .merge(upserts.alias("s"), condition)
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    delta_io.upsert(spark, location, upserts, matched_on=condition)
 
 
 def replace_transactions(spark: SparkSession, location: str, used: DataFrame) -> None:

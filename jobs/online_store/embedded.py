@@ -56,14 +56,19 @@ def embedded_dynamodb(*, startup_timeout_s: float = 30.0, executable: Path = DYN
         _wait_until_ready(process, url, startup_timeout_s)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout_s=10)
         if process.stderr:
             process.stderr.close()
+
+
+def stop(process: subprocess.Popen, *, timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout_s`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], url: str, timeout_s: float) -> None:
