@@ -30,7 +30,7 @@ demo: setup
 # Two pytest workers (pytest-xdist), each its own session, whole test files per worker so a module's
 # fixtures are built once: the integration tests wait on subprocesses and servers, which the other
 # worker's tests fill (benchmarks/RESULTS.md). The unit tests alone keep both cores busy, so one process.
-XDIST := -n 2 --dist loadfile --no-loadscope-reorder
+XDIST := -n 2 --dist loadfile
 test: setup browser airflow-venv package
 	$(PY) -m pytest -q $(XDIST) --durations=15
 	$(MAKE) dq

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -95,29 +94,6 @@ def pytest_sessionfinish() -> None:
     if session_starting is not None:
         with contextlib.suppress(Exception):
             session_starting.result().stop()
-
-
-# With two workers (`make test`), a file that starts last and runs long leaves the other worker idle at
-# the end. These take longest (the fresh-clone CI of 9a37baa: the standalone cluster's fixtures 427 s,
-# the feature job's runs 300 s, the runs from state 230 s, the runs by table name 150 s), so they go
-# first, and the shorter files fill in beside them; xdist keeps this order with --no-loadscope-reorder.
-LONGEST_FILES_FIRST = [
-    "test_local_cluster.py",
-    "test_features_job.py",
-    "test_stateful_runs.py",
-    "test_tables_by_name.py",
-]
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    tests_per_file = Counter(item.path.name for item in items)
-
-    def rank(item: pytest.Item) -> tuple[int, int]:
-        name = item.path.name
-        listed = LONGEST_FILES_FIRST.index(name) if name in LONGEST_FILES_FIRST else len(LONGEST_FILES_FIRST)
-        return listed, -tests_per_file[name]  # then xdist's own order: files with more tests first
-
-    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")

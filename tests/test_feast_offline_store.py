@@ -129,24 +129,9 @@ def test_multi_column_keys_whose_concatenations_collide(spark, tmp_path):
         entities=[a, b],
         ttl=dt.timedelta(days=1),
         schema=[Field(name="a", dtype=Int64), Field(name="b", dtype=Int64), Field(name="score", dtype=Float64)],
-        source=SparkSource(
-            name="pairs",
-            path=str(table),
-            table_format=DeltaFormat(),
-            timestamp_field="event_timestamp",
-            created_timestamp_column="created_timestamp",
-        ),
+        source=delta_source("pairs", table, created="created_timestamp"),
     )
-    config = RepoConfig(
-        project="pairs",
-        registry=str(tmp_path / "registry.db"),
-        provider="local",
-        offline_store=FraudSparkOfflineStoreConfig(),
-        online_store={"type": "sqlite", "path": str(tmp_path / "online.db")},
-        entity_key_serialization_version=3,
-    )
-    store = FeatureStore(config=config)
-    store.apply([a, b, view])
+    store = applied_store(tmp_path, "pairs", [a, b, view])
     entity_df = pd.DataFrame(
         {"a": [1, 11, 1], "b": [12, 2, 2], "event_timestamp": pd.to_datetime(["2026-03-01 05:00:00"] * 3)}
     )
@@ -214,16 +199,25 @@ def driver_store(spark, tmp_path, rows: list[tuple], *, ttl: dt.timedelta | None
         entities=[driver],
         ttl=ttl,
         schema=[Field(name="driver_id", dtype=Int64), Field(name="avg_daily_trips", dtype=Int32)],
-        source=SparkSource(
-            name="driver_stats_source",
-            path=str(table),
-            table_format=DeltaFormat(),
-            timestamp_field="event_timestamp",
-            created_timestamp_column="created",
-        ),
+        source=delta_source("driver_stats_source", table, created="created"),
     )
+    return applied_store(tmp_path, "drivers", [driver, view])
+
+
+def delta_source(name: str, table: Path, *, created: str) -> SparkSource:
+    return SparkSource(
+        name=name,
+        path=str(table),
+        table_format=DeltaFormat(),
+        timestamp_field="event_timestamp",
+        created_timestamp_column=created,
+    )
+
+
+def applied_store(tmp_path, project: str, objects: list) -> FeatureStore:
+    """A Feast repo under `tmp_path` on this project's offline store (sqlite online), `objects` applied."""
     config = RepoConfig(
-        project="drivers",
+        project=project,
         registry=str(tmp_path / "registry.db"),
         provider="local",
         offline_store=FraudSparkOfflineStoreConfig(),
@@ -231,7 +225,7 @@ def driver_store(spark, tmp_path, rows: list[tuple], *, ttl: dt.timedelta | None
         entity_key_serialization_version=3,
     )
     store = FeatureStore(config=config)
-    store.apply([driver, view])
+    store.apply(objects)
     return store
 
 

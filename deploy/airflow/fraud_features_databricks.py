@@ -10,11 +10,9 @@ requirements-databricks.txt), fraud_databricks_node_type. Connection: databricks
 
 from __future__ import annotations
 
-import datetime as dt
-
 from airflow.sdk import DAG
 from fraud_operators import FraudDatabricksWheelTaskOperator
-from fraud_pipeline import DAG_DEFAULTS, daily_commands
+from fraud_pipeline import DAILY_SCHEDULE, daily_commands
 
 ARTIFACTS = "{{ var.value.get('fraud_databricks_artifacts', '/Volumes/ml/fraud_features/artifacts/0.1.0') }}"
 JOB_CLUSTER = {
@@ -32,12 +30,8 @@ LIBRARIES = [
 with DAG(
     dag_id="fraud_features_daily_databricks",
     description=__doc__.split("\n")[0],
-    schedule="@daily",
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DAG_DEFAULTS,
     tags=["fraud-features", "databricks"],
+    **DAILY_SCHEDULE,
 ) as dag:
     previous = None
     for name, argv in daily_commands("databricks").items():

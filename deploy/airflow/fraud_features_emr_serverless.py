@@ -8,11 +8,9 @@ fraud_emr_log_uri. Connection: aws_default.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from airflow.sdk import DAG
 from fraud_operators import FraudEmrServerlessJobOperator
-from fraud_pipeline import DAG_DEFAULTS, daily_commands
+from fraud_pipeline import DAILY_SCHEDULE, daily_commands
 
 ARTIFACTS = "{{ var.value.get('fraud_artifacts', 's3://fraud-artifacts/fraud-features/0.1.0') }}"
 PYTHON = "./environment/bin/python"
@@ -39,12 +37,8 @@ SPARK_SUBMIT_PARAMETERS = " ".join(
 with DAG(
     dag_id="fraud_features_daily_emr_serverless",
     description=__doc__.split("\n")[0],
-    schedule="@daily",
-    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DAG_DEFAULTS,
     tags=["fraud-features", "emr"],
+    **DAILY_SCHEDULE,
 ) as dag:
     previous = None
     for name, argv in daily_commands("emr").items():

@@ -18,6 +18,14 @@ DAG_DEFAULTS = {
     "retry_delay": dt.timedelta(minutes=10),
     "retry_exponential_backoff": True,
 }
+# Each platform's DAG: once a day, no catch-up of the days before it was deployed, one run at a time.
+DAILY_SCHEDULE = {
+    "schedule": "@daily",
+    "start_date": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    "catchup": False,
+    "max_active_runs": 1,
+    "default_args": DAG_DEFAULTS,
+}
 
 
 def daily_commands(env: str) -> dict[str, list[str]]:
