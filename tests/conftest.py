@@ -30,6 +30,11 @@ TEST_SPARK_CONF = {
     "spark.databricks.delta.snapshotPartitions": "2",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
+    # One test JVM runs thousands of queries, many of them the same shapes again (a job run per test,
+    # day after day); Spark's default cache of 100 compiled classes evicts them between runs. It changes
+    # no plan or result, only how often the same generated code is compiled (benchmarks/RESULTS.md,
+    # "The test JVM keeps its compiled code").
+    "spark.sql.codegen.cache.maxEntries": "10000",
 }
 
 
