@@ -31,13 +31,18 @@ class Cluster:
     env: dict[str, str]
     driver_memory: str = "1g"
     executor_memory: str = "1g"
+    java_options: str = ""  # for every JVM of a submission: its driver and its executors
 
     def submit_options(self) -> str:
-        return (
+        options = (
             f"--master {self.url} --driver-memory {self.driver_memory} --executor-memory {self.executor_memory} "
             f"--conf spark.ui.enabled=false --conf spark.driver.host={LOOPBACK} "
             f"--conf spark.driver.bindAddress={LOOPBACK}"
         )
+        if self.java_options:
+            options += f" --driver-java-options {self.java_options}"
+            options += f" --conf spark.executor.extraJavaOptions={self.java_options}"
+        return options
 
     def submit(self, *args: str, timeout_s: float = 900) -> dict:
         """`spark-submit.sh ARGS` by absolute path from `folder`; returns the command's JSON line."""
@@ -72,12 +77,17 @@ def clean_env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def standalone_cluster(base: Path, *, cores: int = 2, worker_memory: str = "2g") -> Iterator[Cluster]:
-    """Master and worker processes for the duration of the block, always stopped at its end."""
+def standalone_cluster(
+    base: Path, *, cores: int = 2, worker_memory: str = "2g", java_options: str = ""
+) -> Iterator[Cluster]:
+    """Master and worker processes for the duration of the block, always stopped at its end.
+    `java_options` (one option, no spaces) go to the master, the worker and every submission's JVMs."""
     folder, work_dir = base / "user", base / "work"
     folder.mkdir(parents=True, exist_ok=True)
     work_dir.mkdir(parents=True, exist_ok=True)
     env = clean_env()
+    if java_options:
+        env["SPARK_DAEMON_JAVA_OPTS"] = java_options
     spark_class = str(SPARK_HOME / "bin" / "spark-class")
     port = free_port()
     url = f"spark://{LOOPBACK}:{port}"
@@ -103,7 +113,7 @@ def standalone_cluster(base: Path, *, cores: int = 2, worker_memory: str = "2g")
             )
         )
         _wait_for(worker_log, "Successfully registered with master", processes[1])
-        yield Cluster(url=url, work_dir=work_dir, folder=folder, env=env)
+        yield Cluster(url=url, work_dir=work_dir, folder=folder, env=env, java_options=java_options)
     finally:
         for process in reversed(processes):
             stop(process, timeout_s=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -38,6 +39,14 @@ TEST_SPARK_CONF = {
 }
 
 
+# A JVM a test starts for one command (a job in a subprocess, `spark-submit.sh`, the standalone cluster's
+# master, worker, drivers and executors) runs with the JIT's quick tier only: it compiles less and
+# computes the same. This session's own JVM keeps the default tiers: it lives for the whole run, and
+# under the quick tier its long tests got slower (benchmarks/RESULTS.md, "The test JVM keeps its
+# compiled code; short-lived JVMs use the JIT's quick tier").
+SHORT_LIVED_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
+
+
 def write_job_config(root: Path, *, audit_feature_writes: bool = True) -> Path:
     """conf/local.yaml with every table and output under `root` and the test session's Spark settings,
     so a job run from a test (`--config <file>`) reuses the test SparkSession unchanged."""
@@ -60,10 +69,15 @@ def job_config_file(tmp_path) -> Path:
     return write_job_config(tmp_path)
 
 
-@pytest.fixture(scope="session")
-def config():
+@functools.cache
+def local_config():
     """The local configuration, as the jobs load it (tests point tables at tmp paths themselves)."""
     return load_config(env="local")
+
+
+@pytest.fixture(scope="session")
+def config():
+    return local_config()
 
 
 def start_test_session(config) -> SparkSession:
@@ -89,9 +103,9 @@ def pytest_configure(config: pytest.Config) -> None:
     global session_starting
     runs_tests = not config.option.collectonly and not getattr(config.option, "numprocesses", None)
     if runs_tests or hasattr(config, "workerinput"):
-        session_starting = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spark-start").submit(
-            start_test_session, load_config(env="local")
-        )
+        starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spark-start")
+        session_starting = starter.submit(start_test_session, local_config())
+        starter.shutdown(wait=False)  # its one thread ends once the session has started
 
 
 def pytest_sessionfinish() -> None:

@@ -15,6 +15,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 import oracle
+from conftest import SHORT_LIVED_JVM_OPTIONS
 from factories import (
     EDGE_CASE_CHARGEBACKS,
     EDGE_CASE_TRANSACTIONS,
@@ -265,6 +266,7 @@ def test_created_and_quarantined_instants_do_not_depend_on_the_machine_time_zone
     sets.append(f"tables.quarantine={outputs['quarantine']}")
     env = {**os.environ, "TZ": zone, "PYTHONPATH": str(REPO), "SPARK_LOCAL_IP": "127.0.0.1"}
     argv = [sys.executable, "-m", "jobs", "features", "--config", str(dataset["config_file"]), *days]
+    sets.append(f"spark.conf.spark.driver.extraJavaOptions={SHORT_LIVED_JVM_OPTIONS}")
     argv += ["--allow-missing-days", *[arg for s in sets for arg in ("--set", s)]]
     started_us = time.time_ns() // 1000
     done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)

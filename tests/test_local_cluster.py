@@ -22,6 +22,7 @@ from feast import FeatureStore
 from online_support import FEATURES, KEY, oracle
 from package_support import built
 
+from conftest import SHORT_LIVED_JVM_OPTIONS
 from jobs.config import load_config
 from jobs.feast_repo import repo_config
 from jobs.online_store.embedded import embedded_dynamodb
@@ -38,7 +39,7 @@ SCHEMAS = {"user_transaction_features": USER_TRANSACTION_FEATURES, "merchant_ris
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     built("package")
-    with standalone_cluster(tmp_path_factory.mktemp("cluster")) as running:
+    with standalone_cluster(tmp_path_factory.mktemp("cluster"), java_options=SHORT_LIVED_JVM_OPTIONS) as running:
         yield running
 
 

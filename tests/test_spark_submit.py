@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_job_config
+from conftest import SHORT_LIVED_JVM_OPTIONS, write_job_config
 from factories import EDGE_CASE_CHARGEBACKS, EDGE_CASE_TRANSACTIONS, chargebacks, transactions
 from jobs.config import load_config
 
@@ -32,7 +32,11 @@ def test_features_through_spark_submit(spark, tmp_path):
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
+        env={
+            **os.environ,
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "SPARK_SUBMIT_OPTS_EXTRA": f"--driver-java-options {SHORT_LIVED_JVM_OPTIONS}",
+        },
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     # spark-submit interleaves the JVM's shutdown log with the driver's output: take the JSON line.
