@@ -34,7 +34,7 @@ TEST_SPARK_CONF = {
     # One test JVM runs thousands of queries, many of them the same shapes again (a job run per test,
     # day after day); Spark's default cache of 100 compiled classes evicts them between runs. It changes
     # no plan or result, only how often the same generated code is compiled (benchmarks/RESULTS.md,
-    # "The test JVM keeps its compiled code").
+    # "The test JVM keeps its compiled code; short-lived JVMs use the JIT's quick tier").
     "spark.sql.codegen.cache.maxEntries": "10000",
 }
 

@@ -264,9 +264,9 @@ def test_created_and_quarantined_instants_do_not_depend_on_the_machine_time_zone
     outputs = {name: str(tmp_path / zone.replace("/", "_") / name) for name in ("user", "merchant", "quarantine")}
     sets = [f"tables.user_features={outputs['user']}", f"tables.merchant_features={outputs['merchant']}"]
     sets.append(f"tables.quarantine={outputs['quarantine']}")
+    sets.append(f"spark.conf.spark.driver.extraJavaOptions={SHORT_LIVED_JVM_OPTIONS}")
     env = {**os.environ, "TZ": zone, "PYTHONPATH": str(REPO), "SPARK_LOCAL_IP": "127.0.0.1"}
     argv = [sys.executable, "-m", "jobs", "features", "--config", str(dataset["config_file"]), *days]
-    sets.append(f"spark.conf.spark.driver.extraJavaOptions={SHORT_LIVED_JVM_OPTIONS}")
     argv += ["--allow-missing-days", *[arg for s in sets for arg in ("--set", s)]]
     started_us = time.time_ns() // 1000
     done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
