@@ -36,6 +36,12 @@ TEST_SPARK_CONF = {
     # no plan or result, only how often the same generated code is compiled (benchmarks/RESULTS.md,
     # "The test JVM keeps its compiled code; short-lived JVMs use the JIT's quick tier").
     "spark.sql.codegen.cache.maxEntries": "10000",
+    # PySpark records the Python call site of every Column and DataFrame call in the JVM for error
+    # messages' query context: some ten calls into the JVM per Column operation. The tests build
+    # expressions by the thousand (Great Expectations' suites, the profiles, every job run); without
+    # it a Column operation is one call. It changes no plan or result, only that context (benchmarks/
+    # RESULTS.md, "Fewer calls into the JVM: the profiles' expressions, and the tests' call sites").
+    "spark.python.sql.dataFrameDebugging.enabled": "false",
 }
 
 
