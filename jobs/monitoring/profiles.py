@@ -38,6 +38,7 @@ from jobs.schemas import SNAPSHOT_DATE
 
 QUANTILES = (0.01, 0.25, 0.5, 0.75, 0.99)
 QUANTILE_NAMES = ("p01", "p25", "p50", "p75", "p99")
+_NAMED_QUANTILES = tuple(zip(QUANTILE_NAMES, QUANTILES, strict=True))
 # The ratio between a quantile group's largest and smallest magnitude: quantiles within 1%.
 QUANTILE_GAMMA = 1.01
 # Shifts the log-grid index so it is positive for every double's magnitude (the smallest subnormal is
@@ -151,9 +152,6 @@ def with_quantile_values(groups: DataFrame) -> DataFrame:
     return counted.select("*", *[F.expr(_quantile_in_group(q)).alias(f"_{name}") for name, q in _NAMED_QUANTILES])
 
 
-_NAMED_QUANTILES = tuple(zip(QUANTILE_NAMES, QUANTILES, strict=True))
-
-
 def _quantile_in_group(q: float) -> str:
     # SQL text: one call into the JVM, where the same expression built from Columns takes some 250.
     within = f"(greatest(ceil({q!r}D * _count), 1) - _before)"
@@ -173,18 +171,24 @@ def with_pooled_moments(groups: DataFrame) -> DataFrame:
 def histograms(features: Sequence[str]) -> Column:
     """Aggregated per (day, feature): the histogram of that feature from its groups, values per bin, empty
     bins as 0 (SQL text, one call into the JVM instead of a Column CASE over the features)."""
-    last_bin = " ".join(f"WHEN {i} THEN {len(HISTOGRAM_EDGES[name]) - 2}" for i, name in enumerate(features))
+    last_bin = _sql_per_feature(lambda name: str(len(HISTOGRAM_EDGES[name]) - 2), features)
     per_bin = "map_from_entries(collect_list(CASE WHEN bin IS NOT NULL THEN struct(bin, n) END))"
-    return F.expr(f"transform(sequence(0, CASE feature {last_bin} END), i -> coalesce({per_bin}[i], 0L))")
+    return F.expr(f"transform(sequence(0, {last_bin}), i -> coalesce({per_bin}[i], 0L))")
 
 
 def feature_names(features: Sequence[str]) -> Column:
     """The name of the feature at position `feature` (the names are the feature tables' column names)."""
-    return F.expr("CASE feature " + " ".join(f"WHEN {i} THEN '{name}'" for i, name in enumerate(features)) + " END")
+    return F.expr(_sql_per_feature(lambda name: f"'{name}'", features))
+
+
+def _sql_per_feature(make: Callable[[str], str], features: Sequence[str]) -> str:
+    """SQL text of `make(feature)` for the feature at position `feature` (one CASE over them)."""
+    return "CASE feature " + " ".join(f"WHEN {i} THEN {make(name)}" for i, name in enumerate(features)) + " END"
 
 
 def _per_feature(index: Column, make: Callable[[str], Column], features: Sequence[str]) -> Column:
-    """`make(feature)` for the feature at position `index` of `features` (one CASE over them)."""
+    """`make(feature)` for the feature at position `index` of `features` (one CASE over them). Kept for the
+    bin edges: SQL text has no literal for an infinite double that is not nullable."""
     result = F.lit(None)
     for i, name in enumerate(features):
         result = F.when(index == i, make(name)).otherwise(result)
