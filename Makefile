@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(abspath $(VENV)/bin/python)
+CLASS_ARCHIVE := build/spark-classes.jsa
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(PY)
 export PYSPARK_DRIVER_PYTHON := $(PY)
@@ -31,18 +32,23 @@ demo: setup
 # fixtures are built once: the integration tests wait on subprocesses and servers, which the other
 # worker's tests fill (benchmarks/RESULTS.md). The unit tests alone keep both cores busy, so one process.
 XDIST := -n 2 --dist loadfile
-test: setup browser airflow-venv package
+test: setup browser airflow-venv package $(CLASS_ARCHIVE)
 	$(PY) -m pytest -q $(XDIST) --durations=15
 	$(MAKE) dq
 
 # The unit tests alone (pure transformations on tiny DataFrames in the one local SparkSession, parsers,
 # config): no server, subprocess, job run or packaged artifact, so nothing to build first.
-test-unit: setup
+test-unit: setup $(CLASS_ARCHIVE)
 	$(PY) -m pytest -q -m "not integration" --durations=10
 
 # The tests marked `integration` (jobs end to end, dynalite, Spark standalone, Chromium, subprocesses).
-test-integration: setup browser airflow-venv package
+test-integration: setup browser airflow-venv package $(CLASS_ARCHIVE)
 	$(PY) -m pytest -q -m integration $(XDIST) --durations=15
+
+# The class-data-sharing archive every JVM of the tests starts from (tests/class_archive.py, about 40 s
+# to build; tests/conftest.py hands it on): rebuilt when Spark, Delta or the workload that fills it changes.
+$(CLASS_ARCHIVE): requirements.lock pom.xml tests/class_archive.py | $(VENV)/.installed jars/.resolved
+	$(PY) tests/class_archive.py $@
 
 # Headless Chromium for the Data Docs browser test (Debian's package); installs only when missing.
 browser:

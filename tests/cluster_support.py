@@ -71,8 +71,9 @@ def clean_env() -> dict[str, str]:
     env = {"PATH": os.pathsep.join(path), "HOME": str(Path.home()), "SPARK_HOME": str(SPARK_HOME)}
     env |= {"SPARK_LOCAL_IP": LOOPBACK, "SPARK_DAEMON_MEMORY": "512m", "LANG": "C.UTF-8"}
     env["FRAUD_ENV_CACHE"] = os.environ.get("FRAUD_ENV_CACHE", str(Path.home() / ".cache" / "fraud-feature-jobs"))
-    if "JAVA_HOME" in os.environ:
-        env["JAVA_HOME"] = os.environ["JAVA_HOME"]
+    for name in ("JAVA_HOME", "JAVA_TOOL_OPTIONS"):  # the JVM the caller chose, and its options
+        if name in os.environ:
+            env[name] = os.environ[name]
     return env
 
 

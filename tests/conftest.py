@@ -52,6 +52,19 @@ TEST_SPARK_CONF = {
 # compiled code; short-lived JVMs use the JIT's quick tier").
 SHORT_LIVED_JVM_OPTIONS = "-XX:TieredStopAtLevel=1"
 
+# The class-data-sharing archive `make test` builds (tests/class_archive.py), for every JVM the tests
+# start: through the environment, which the session's JVM, the jobs' subprocesses and the standalone
+# cluster all inherit. A JVM the archive does not fit (Spark's launcher has another class path) loads
+# its classes from the jars as always, without a word: the JVM's warnings about the archive are off,
+# and all others go to stderr, never to stdout, where the launcher and the jobs write what is read.
+CLASS_ARCHIVE = Path(__file__).resolve().parent.parent / "build" / "spark-classes.jsa"
+CLASS_ARCHIVE_OPTIONS = f"-XX:SharedArchiveFile={CLASS_ARCHIVE} -Xlog:disable -Xlog:all=warning,cds*=off:stderr"
+
+
+def use_class_archive() -> None:
+    if CLASS_ARCHIVE.is_file() and "JAVA_TOOL_OPTIONS" not in os.environ:
+        os.environ["JAVA_TOOL_OPTIONS"] = CLASS_ARCHIVE_OPTIONS
+
 
 def write_job_config(root: Path, *, audit_feature_writes: bool = True) -> Path:
     """conf/local.yaml with every table and output under `root` and the test session's Spark settings,
@@ -107,6 +120,7 @@ session_starting: Future | None = None
 
 def pytest_configure(config: pytest.Config) -> None:
     global session_starting
+    use_class_archive()
     runs_tests = not config.option.collectonly and not getattr(config.option, "numprocesses", None)
     if runs_tests or hasattr(config, "workerinput"):
         starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spark-start")
