@@ -37,7 +37,7 @@ test: setup browser airflow-venv package $(CLASS_ARCHIVE)
 	$(MAKE) dq
 
 # The unit tests alone (pure transformations on tiny DataFrames in the one local SparkSession, parsers,
-# config): no server, subprocess, job run or packaged artifact, so nothing to build first.
+# config): no server, subprocess, job run or packaged artifact, so nothing to build first but the class archive.
 test-unit: setup $(CLASS_ARCHIVE)
 	$(PY) -m pytest -q -m "not integration" --durations=10
 
@@ -45,8 +45,9 @@ test-unit: setup $(CLASS_ARCHIVE)
 test-integration: setup browser airflow-venv package $(CLASS_ARCHIVE)
 	$(PY) -m pytest -q -m integration $(XDIST) --durations=15
 
-# The class-data-sharing archive every JVM of the tests starts from (tests/class_archive.py, about 40 s
-# to build; tests/conftest.py hands it on): rebuilt when Spark, Delta or the workload that fills it changes.
+# The class-data-sharing archive every JVM of the tests starts from (tests/class_archive.py, about 45 s
+# to build; tests/conftest.py's CLASS_ARCHIVE, the same path, hands it on): rebuilt when Spark, Delta or
+# the workload that fills it changes.
 $(CLASS_ARCHIVE): requirements.lock pom.xml tests/class_archive.py | $(VENV)/.installed jars/.resolved
 	$(PY) tests/class_archive.py $@
 
