@@ -7,7 +7,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(PY)
 export PYSPARK_DRIVER_PYTHON := $(PY)
 
-.PHONY: setup demo test test-unit test-integration dq browser lint clean airflow-venv emr-jars package feast-suite
+.PHONY: setup demo test test-unit class-archive test-integration dq browser lint clean airflow-venv emr-jars package feast-suite
 
 setup: $(VENV)/.installed jars/.resolved node_modules/.installed
 
@@ -48,6 +48,7 @@ test-integration: setup browser airflow-venv package $(CLASS_ARCHIVE)
 # The class-data-sharing archive every JVM of the tests starts from (tests/class_archive.py, about 45 s
 # to build; tests/conftest.py's CLASS_ARCHIVE, the same path, hands it on): rebuilt when Spark, Delta or
 # the workload that fills it changes.
+class-archive: $(CLASS_ARCHIVE)
 $(CLASS_ARCHIVE): requirements.lock pom.xml tests/class_archive.py | $(VENV)/.installed jars/.resolved
 	$(PY) tests/class_archive.py $@
 
