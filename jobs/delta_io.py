@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from delta.tables import DeltaTable
+from pyspark import inheritable_thread_target
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, Row, SparkSession
 
@@ -29,6 +31,8 @@ from jobs.errors import BadInputError
 # Delta's optimized write: one small shuffle by the partition column before writing, so each partition
 # gets a few well-sized files instead of one per shuffle partition.
 OPTIMIZE_WRITE = "optimizeWrite"
+
+Result = TypeVar("Result")
 
 
 def read(spark: SparkSession, location: str, *, version: int | None = None) -> DataFrame:
@@ -114,6 +118,21 @@ def upsert(spark: SparkSession, location: str, rows: DataFrame, *, matched_on: s
         .whenNotMatchedInsertAll()
         .execute()
     )
+
+
+def concurrently(*writes: Callable[[], Result]) -> list[Result]:
+    """Run writes to different tables at the same time, each on its own driver thread; their results in
+    order. A small commit is mostly the driver's planning and Delta's log work on one thread, while its
+    jobs leave executor cores idle, so two of them take about as long as one (benchmarks/RESULTS.md,
+    "Independent commits side by side"). Each write stays its own atomic commit, as it would one after
+    the other; every write runs to its end before the first failure, if any, is raised. Never give two
+    writes to the same table: their commits would conflict."""
+    if len(writes) < 2:
+        return [write() for write in writes]
+    with ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="delta-write") as pool:
+        # The caller's job group, description and scheduler pool (Spark's local properties) go along.
+        futures = [pool.submit(inheritable_thread_target(write)) for write in writes]
+    return [future.result() for future in futures]
 
 
 def between_days(column: str, first: dt.date, last: dt.date) -> str:

@@ -214,7 +214,12 @@ def compute_features(
         }
         paths = {table.name: table.location(config) for table in FEATURE_TABLES}
         report["tables"] = publish_all(
-            spark, config, batches={t: batches[t] for t in tables}, paths=paths, run_range=run_range, run_id=run_id
+            spark,
+            config,
+            batches={t: batches[t] for t in tables},
+            paths=paths,
+            run_ranges={t: run_range for t in tables},
+            run_id=run_id,
         )
         profile_started = time.monotonic()
         profiled = profile_days(
@@ -251,24 +256,36 @@ def publish_all(
     *,
     batches: dict[str, Any],
     paths: dict[str, str],
-    run_range: DateRange,
+    run_ranges: dict[str, DateRange],
     run_id: str,
 ) -> dict[str, Any]:
-    """One Delta commit per table. With write-audit-publish every batch is staged and audited before
-    any is published, so a failing suite leaves every table at its previous version."""
+    """One Delta commit per table, replacing its days of `run_ranges`; the tables' commits run side by
+    side (delta_io.concurrently). With write-audit-publish every batch is staged and audited first, one
+    after the other, before any is published, so a failing suite leaves every table at its previous
+    version."""
+
+    def summary(table: str) -> dict[str, Any]:
+        return delta_commit_summary(spark, paths[table])
+
     if not config.quality.audit_feature_writes:
-        for table, build in batches.items():
-            replace_partitions(build(), path=paths[table], run_range=run_range)
-        return {table: delta_commit_summary(spark, paths[table]) for table in batches}
+
+        def replace(table: str) -> dict[str, Any]:
+            replace_partitions(batches[table](), path=paths[table], run_range=run_ranges[table])
+            return summary(table)
+
+        return dict(zip(batches, delta_io.concurrently(*(functools.partial(replace, t) for t in batches)), strict=True))
     audited = {
         table: stage_and_audit(
-            spark, config, table=table, batch=build(), path=paths[table], run_range=run_range, run_id=run_id
+            spark, config, table=table, batch=build(), path=paths[table], run_range=run_ranges[table], run_id=run_id
         )
         for table, build in batches.items()
     }
-    for table, batch in audited.items():
-        publish_audited(spark, batch, path=paths[table], run_range=run_range)
-    return {table: {**delta_commit_summary(spark, paths[table]), **batch.details()} for table, batch in audited.items()}
+
+    def publish(table: str) -> dict[str, Any]:
+        publish_audited(spark, audited[table], path=paths[table], run_range=run_ranges[table])
+        return {**summary(table), **audited[table].details()}
+
+    return dict(zip(audited, delta_io.concurrently(*(functools.partial(publish, t) for t in audited)), strict=True))
 
 
 def quarantine_rejected(

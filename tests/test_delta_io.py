@@ -5,12 +5,15 @@ nothing, `remove` drops or deletes, and `child` names a staged table inside a sc
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import threading
 import uuid
 
 import pytest
 from pyspark.sql import types as T
 
 from jobs import delta_io
+from jobs.errors import BadInputError
 from jobs.feast_repo import feature_tables_folder
 
 SCHEMA = T.StructType([T.StructField("id", T.StringType()), T.StructField("day", T.DateType())])
@@ -77,6 +80,38 @@ def test_upsert_replaces_matched_rows_and_inserts_the_rest_in_one_merge(spark, l
     assert (commit["version"], commit["operation"]) == (1, "MERGE")
     metrics = commit["operationMetrics"]
     assert (metrics["numTargetRowsUpdated"], metrics["numTargetRowsInserted"]) == ("1", "1")
+
+
+def test_concurrent_writes_run_together_each_its_commit_with_the_callers_local_properties(spark, tmp_path):
+    # Both writes must reach the barrier before either goes on: one after the other, it times out.
+    together = threading.Barrier(2, timeout=60)
+    context = spark.sparkContext
+
+    def write(name: str) -> str | None:
+        together.wait()
+        delta_io.overwrite(frame(spark, [(name, D1)]), str(tmp_path / name))
+        return context.getLocalProperty("spark.job.description")
+
+    context.setLocalProperty("spark.job.description", "nightly features")
+    try:
+        results = delta_io.concurrently(functools.partial(write, "a"), functools.partial(write, "b"))
+    finally:
+        context.setLocalProperty("spark.job.description", None)  # type: ignore[arg-type]
+    assert results == ["nightly features", "nightly features"]
+    assert [content(spark, str(tmp_path / name)) for name in "ab"] == [{("a", D1)}, {("b", D1)}]
+    assert [delta_io.latest_commit(spark, str(tmp_path / name))["version"] for name in "ab"] == [0, 0]
+
+
+def test_a_failing_concurrent_write_is_raised_after_the_others_committed(spark, tmp_path):
+    def fail() -> None:
+        raise BadInputError("table t: broken")
+
+    def write() -> None:
+        delta_io.overwrite(frame(spark, [("a", D1)]), str(tmp_path / "a"))
+
+    with pytest.raises(BadInputError, match="table t: broken"):
+        delta_io.concurrently(fail, write)
+    assert content(spark, str(tmp_path / "a")) == {("a", D1)}
 
 
 def test_remove_drops_a_named_table_or_deletes_a_folder(spark, location):

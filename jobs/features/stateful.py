@@ -111,17 +111,27 @@ def rebuild_state(
     """Replace the whole state with what the landing days a backfill read give (one commit per table)."""
     started = time.monotonic()
     t = config.tables
-    silver.replace_transactions(spark, t.silver_transactions, used_transactions)
-    silver.replace_chargebacks(t.silver_chargebacks, chargebacks, first=landing_days[0], last=None)
+    delta_io.concurrently(
+        lambda: silver.replace_transactions(spark, t.silver_transactions, used_transactions),
+        lambda: silver.replace_chargebacks(t.silver_chargebacks, chargebacks, first=landing_days[0], last=None),
+    )
     stored = delta_io.read(spark, t.silver_transactions)
-    resolved_chargebacks.replace(
-        t.resolved_chargebacks,
-        resolved_chargebacks.resolve(
-            stored, delta_io.read(spark, t.silver_chargebacks), window_days=config.features.merchant_window_days
+    resolved = resolved_chargebacks.resolve(
+        stored, delta_io.read(spark, t.silver_chargebacks), window_days=config.features.merchant_window_days
+    )
+    delta_io.concurrently(
+        lambda: resolved_chargebacks.replace(t.resolved_chargebacks, resolved),
+        *(
+            functools.partial(
+                delta_io.overwrite, build(stored), location, partition_by=[silver.EVENT_DATE], overwrite_schema=True
+            )
+            for build, location in (
+                (tiles.build_user_tiles, t.user_tiles),
+                (tiles.build_merchant_tiles, t.merchant_tiles),
+            )
         ),
     )
-    for build, location in ((tiles.build_user_tiles, t.user_tiles), (tiles.build_merchant_tiles, t.merchant_tiles)):
-        delta_io.overwrite(build(stored), location, partition_by=[silver.EVENT_DATE], overwrite_schema=True)
+    # Last: once the landed days are recorded, `--run-date` runs from this state.
     first, last = landing_days
     delta_io.overwrite(landed_day_rows(spark, first, last, run_id=run_id, processed_at=processed_at), t.landed_days)
     return {
@@ -199,14 +209,23 @@ def run_from_state(
         outcomes = {r[silver.OUTCOME]: r["count"] for r in judged.groupBy(silver.OUTCOME).count().collect()}
         user_days = sorted(r[0] for r in silver.affected_event_dates(judged).collect())
         lap("judge")
-        quarantine_transactions(spark, config, judged, run_id=run_id, at=computed_at, days=(first_day, last_day))
-        lap("quarantine_transactions")
-        silver.merge_transactions(
-            spark, t.silver_transactions, silver.filter_upserts(judged), first=scan[0], last=scan[1]
+        quarantine_transactions(
+            spark,
+            config,
+            judged,
+            run_id=run_id,
+            at=computed_at,
+            days=(first_day, last_day),
+            displaced=outcomes.get(silver.WINS, 0),
         )
-        lap("silver_merge")
-        silver.replace_chargebacks(t.silver_chargebacks, chargebacks, first=first_day, last=last_day)
-        lap("silver_chargebacks")
+        lap("quarantine_transactions")
+        delta_io.concurrently(
+            lambda: silver.merge_transactions(
+                spark, t.silver_transactions, silver.filter_upserts(judged), first=scan[0], last=scan[1]
+            ),
+            lambda: silver.replace_chargebacks(t.silver_chargebacks, chargebacks, first=first_day, last=last_day),
+        )
+        lap("silver")
 
         # Judged against silver after the MERGE, so a transaction landing with its chargeback counts.
         cb_lo, cb_hi = event_date_bounds(chargebacks, "chargeback_timestamp", default=run_date)
@@ -221,7 +240,6 @@ def run_from_state(
         chargeback_counts = rule_counts(checked_chargebacks)
         report["inputs"] = {"transactions": transaction_counts, "chargebacks": chargeback_counts}
         filed = select_rejects(checked_chargebacks, source_table="chargebacks", run_id=run_id, at=computed_at)
-        replace_quarantine(filed, path=t.quarantine, first_day=first_day, last_day=last_day, source_table="chargebacks")
         raw_rules.log_rejects({"transactions": transaction_counts, "chargebacks": chargeback_counts}, run_id=run_id)
         displaced = outcomes.get(silver.WINS, 0)
         report["quarantine"] = {
@@ -232,8 +250,13 @@ def run_from_state(
 
         reach = (min(scan[0], named_first), max(scan[1], cb_hi))
         lap("chargeback_verdicts")
-        update_resolved_chargebacks(spark, config, judged=judged, named=named, reach=reach)
-        lap("resolved_chargebacks")
+        delta_io.concurrently(
+            lambda: replace_quarantine(
+                filed, path=t.quarantine, first_day=first_day, last_day=last_day, source_table="chargebacks"
+            ),
+            lambda: update_resolved_chargebacks(spark, config, judged=judged, named=named, reach=reach),
+        )
+        lap("chargeback_quarantine_and_resolved")
         rebuild_tiles(spark, config, days=user_days)
         lap("tiles")
         ranges = {
@@ -257,18 +280,14 @@ def run_from_state(
         }
         paths = {USER_TABLE: t.user_features, MERCHANT_TABLE: t.merchant_features}
         report["start"] = min(ranges[table].start for table in tables).isoformat()
-        report["tables"] = {}
-        for table in tables:
-            report["tables"].update(
-                publish(
-                    spark,
-                    config,
-                    batches={table: builds[table]},
-                    paths=paths,
-                    run_range=ranges[table],
-                    run_id=run_id,
-                )
-            )
+        report["tables"] = publish(
+            spark,
+            config,
+            batches={table: builds[table] for table in tables},
+            paths=paths,
+            run_ranges={table: ranges[table] for table in tables},
+            run_id=run_id,
+        )
         lap("feature_tables")
         profile_started = time.monotonic()
         profiled = profile_days(
@@ -374,9 +393,10 @@ def quarantine_transactions(
     run_id: str,
     at: dt.datetime,
     days: tuple[dt.date, dt.date],
+    displaced: int,
 ) -> None:
-    """Replace the verdicts of the new landing days' transactions, then file the stored rows a later
-    duplicate displaced under their own (earlier) landing days.
+    """Replace the verdicts of the new landing days' transactions, then file the `displaced` stored rows
+    a later duplicate displaced under their own (earlier) landing days (no MERGE when there are none).
 
     Two commits, not one MERGE that also deletes the days' old verdicts: an exact copy of a raw row
     is rejected with a record identical to its twin's, and two such source rows matching one filed
@@ -386,10 +406,11 @@ def quarantine_transactions(
     )
     path = config.tables.quarantine
     replace_quarantine(rejects, path=path, first_day=days[0], last_day=days[1], source_table="transactions")
-    displaced = select_quarantine_rows(
-        silver.filter_displaced(judged), source_table="transactions", run_id=run_id, quarantined_at=at
-    )
-    merge_quarantine(spark, displaced, path=path)
+    if displaced:
+        rows = select_quarantine_rows(
+            silver.filter_displaced(judged), source_table="transactions", run_id=run_id, quarantined_at=at
+        )
+        merge_quarantine(spark, rows, path=path)
 
 
 def rebuild_tiles(spark: SparkSession, config: Config, *, days: Sequence[dt.date]) -> None:
@@ -401,10 +422,18 @@ def rebuild_tiles(spark: SparkSession, config: Config, *, days: Sequence[dt.date
         return
     t = config.tables
     stored = delta_io.read(spark, t.silver_transactions).filter(F.col(silver.EVENT_DATE).isin(list(days)))
-    for build, location in ((tiles.build_user_tiles, t.user_tiles), (tiles.build_merchant_tiles, t.merchant_tiles)):
-        delta_io.overwrite(
-            build(stored),
-            location,
-            replace_where=delta_io.on_days(silver.EVENT_DATE, days),
-            partition_by=[silver.EVENT_DATE],
+    delta_io.concurrently(
+        *(
+            functools.partial(
+                delta_io.overwrite,
+                build(stored),
+                location,
+                replace_where=delta_io.on_days(silver.EVENT_DATE, days),
+                partition_by=[silver.EVENT_DATE],
+            )
+            for build, location in (
+                (tiles.build_user_tiles, t.user_tiles),
+                (tiles.build_merchant_tiles, t.merchant_tiles),
+            )
         )
+    )
