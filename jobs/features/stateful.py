@@ -20,7 +20,11 @@ rerun), and:
    D, and replaces those days in one commit per table.
 
 A late row from six days ago thus recomputes seven user and merchant snapshot days, a chargeback
-filed today only today's, and the tables equal a backfill over the same raw rows. The chargebacks'
+filed today only today's, and the tables equal a backfill over the same raw rows. A run's commits to
+tables that do not depend on each other run side by side (jobs.delta_io.concurrently): the silver
+MERGE and the chargebacks' replace; the chargebacks' quarantine and the resolved MERGE; the two tiles;
+the two feature tables. The landed days are committed last. A backfill's commits stay one after the
+other (benchmarks/RESULTS.md, "Independent commits side by side"). The chargebacks'
 quarantine verdict is judged at landing against the stored transactions of the merchant window
 before the filing day; the features always use every stored chargeback, so one landing before its
 transaction counts once it lands.
@@ -111,26 +115,17 @@ def rebuild_state(
     """Replace the whole state with what the landing days a backfill read give (one commit per table)."""
     started = time.monotonic()
     t = config.tables
-    delta_io.concurrently(
-        lambda: silver.replace_transactions(spark, t.silver_transactions, used_transactions),
-        lambda: silver.replace_chargebacks(t.silver_chargebacks, chargebacks, first=landing_days[0], last=None),
-    )
+    silver.replace_transactions(spark, t.silver_transactions, used_transactions)
+    silver.replace_chargebacks(t.silver_chargebacks, chargebacks, first=landing_days[0], last=None)
     stored = delta_io.read(spark, t.silver_transactions)
-    resolved = resolved_chargebacks.resolve(
-        stored, delta_io.read(spark, t.silver_chargebacks), window_days=config.features.merchant_window_days
-    )
-    delta_io.concurrently(
-        lambda: resolved_chargebacks.replace(t.resolved_chargebacks, resolved),
-        *(
-            functools.partial(
-                delta_io.overwrite, build(stored), location, partition_by=[silver.EVENT_DATE], overwrite_schema=True
-            )
-            for build, location in (
-                (tiles.build_user_tiles, t.user_tiles),
-                (tiles.build_merchant_tiles, t.merchant_tiles),
-            )
+    resolved_chargebacks.replace(
+        t.resolved_chargebacks,
+        resolved_chargebacks.resolve(
+            stored, delta_io.read(spark, t.silver_chargebacks), window_days=config.features.merchant_window_days
         ),
     )
+    for build, location in ((tiles.build_user_tiles, t.user_tiles), (tiles.build_merchant_tiles, t.merchant_tiles)):
+        delta_io.overwrite(build(stored), location, partition_by=[silver.EVENT_DATE], overwrite_schema=True)
     # Last: once the landed days are recorded, `--run-date` runs from this state.
     first, last = landing_days
     delta_io.overwrite(landed_day_rows(spark, first, last, run_id=run_id, processed_at=processed_at), t.landed_days)
@@ -287,6 +282,7 @@ def run_from_state(
             paths=paths,
             run_ranges={table: ranges[table] for table in tables},
             run_id=run_id,
+            side_by_side=True,
         )
         lap("feature_tables")
         profile_started = time.monotonic()
