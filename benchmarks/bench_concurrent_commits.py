@@ -19,7 +19,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
-import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -28,15 +27,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_features import OUT, config_for, ensure_generated, machine, params_for, timed  # noqa: E402
+from bench_features import OUT, benchmark_session, config_for, ensure_generated, machine, params_for, timed  # noqa: E402
 
 from jobs import delta_io  # noqa: E402
-from jobs.config import Config, load_config  # noqa: E402
+from jobs.config import Config  # noqa: E402
 from jobs.features import stateful  # noqa: E402
 from jobs.features.run_range import DateRange  # noqa: E402
 from jobs.features_job import compute_features, publish_all  # noqa: E402
 from jobs.generate_job import count  # noqa: E402
-from jobs.session import build_session  # noqa: E402
 
 ABBA = ("sequential", "concurrent", "concurrent", "sequential")
 TABLES = ("user_transaction_features", "merchant_risk_features")
@@ -87,10 +85,7 @@ def main() -> int:
     parser.add_argument("--size", default="16M", help="transactions (k/M suffixes), as bench_features.py")
     parser.add_argument("--days", type=int, default=90)
     args = parser.parse_args()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    base = load_config(env="local", overrides=["spark.conf.spark.ui.showConsoleProgress=false"])
-    spark = build_session(base.spark)
-    spark.sparkContext.setLogLevel("ERROR")
+    base, spark = benchmark_session()
     size = count(args.size)
     params = params_for(size, args.days)
     data = config_for(base, OUT / f"n{size}")

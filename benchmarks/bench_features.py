@@ -161,6 +161,16 @@ def state_floor(spark: SparkSession, config: Config, day: dt.date, snapshot_days
     in_reach.groupBy("merchant_id").count().write.format("noop").mode("overwrite").save()
 
 
+def benchmark_session(*overrides: str) -> tuple[Config, SparkSession]:
+    """conf/local.yaml (with `--set`-style overrides) and its session, as every benchmark here builds it:
+    on loopback, no progress bars, Spark's own logging at ERROR."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    base = load_config(env="local", overrides=["spark.conf.spark.ui.showConsoleProgress=false", *overrides])
+    spark = build_session(base.spark)
+    spark.sparkContext.setLogLevel("ERROR")
+    return base, spark
+
+
 def timed(fn, *args, **kwargs) -> tuple[float, Any]:
     started = time.perf_counter()
     out = fn(*args, **kwargs)
@@ -291,12 +301,8 @@ def main() -> int:
         help="override a conf/local.yaml setting, as the jobs' --set does (repeatable)",
     )
     args = parser.parse_args()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-
     ui = [f"spark.conf.{key}={value}" for key, value in UI_SETTINGS.items()]
-    base = load_config(env="local", overrides=["spark.conf.spark.ui.showConsoleProgress=false", *ui, *args.set])
-    spark = build_session(base.spark)
-    spark.sparkContext.setLogLevel("ERROR")
+    base, spark = benchmark_session(*ui, *args.set)
     report: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv), "sizes": []}
     print(json.dumps(report["machine"]), flush=True)
 

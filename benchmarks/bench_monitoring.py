@@ -27,14 +27,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_features import OUT, config_for, ensure_generated, machine, params_for  # noqa: E402
+from bench_features import OUT, benchmark_session, config_for, ensure_generated, machine, params_for  # noqa: E402
 
-from jobs.config import load_config  # noqa: E402
 from jobs.features.run_range import DateRange  # noqa: E402
 from jobs.features_job import compute_features  # noqa: E402
 from jobs.generate_job import count  # noqa: E402
 from jobs.monitor_job import run_report  # noqa: E402
-from jobs.session import build_session  # noqa: E402
 
 
 def main() -> int:
@@ -42,10 +40,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="16M", help="comma-separated transaction counts (k/M suffixes)")
     parser.add_argument("--days", type=int, default=90)
     args = parser.parse_args()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    base = load_config(env="local", overrides=["spark.conf.spark.ui.showConsoleProgress=false"])
-    spark = build_session(base.spark)
-    spark.sparkContext.setLogLevel("ERROR")
+    base, spark = benchmark_session()
     report = {"machine": machine(), "command": " ".join(sys.argv), "sizes": []}
     print(json.dumps(report["machine"]), flush=True)
     for size in [count(s) for s in args.sizes.split(",")]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import shutil
 import sys
 import time
@@ -26,12 +25,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_features import OUT, config_for, ensure_generated, floor, machine, params_for  # noqa: E402
+from bench_features import OUT, benchmark_session, config_for, ensure_generated, floor, machine, params_for  # noqa: E402
 from pyspark import StorageLevel  # noqa: E402
 from pyspark.sql import DataFrame  # noqa: E402
 
 import jobs.features_job as features_job  # noqa: E402
-from jobs.config import load_config  # noqa: E402
 from jobs.features import raw_rules  # noqa: E402
 from jobs.features.inputs import read_landed_between  # noqa: E402
 from jobs.features.merchant_features import build_merchant_risk_features  # noqa: E402
@@ -39,7 +37,6 @@ from jobs.features.run_range import DateRange  # noqa: E402
 from jobs.features.user_features import build_user_transaction_features  # noqa: E402
 from jobs.generate_job import count  # noqa: E402
 from jobs.schemas import RAW_CHARGEBACKS, RAW_TRANSACTIONS, SNAPSHOT_DATE  # noqa: E402
-from jobs.session import build_session  # noqa: E402
 
 SCRATCH = OUT / "profile"
 
@@ -127,10 +124,7 @@ def main() -> int:
     parser.add_argument("--size", default="4M", help="transactions (k/M suffixes), as bench_features.py")
     parser.add_argument("--only", choices=["both", "backfill", "daily"], default="both")
     args = parser.parse_args()
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    base = load_config(env="local", overrides=["spark.conf.spark.ui.showConsoleProgress=false"])
-    spark = build_session(base.spark)
-    spark.sparkContext.setLogLevel("ERROR")
+    base, spark = benchmark_session()
     size = count(args.size)
     params = params_for(size, 90)
     config = config_for(base, OUT / f"n{size}")
