@@ -1,8 +1,8 @@
 """Benchmark: a run from state's independent Delta commits side by side (jobs.delta_io.concurrently)
 against the same commits one after the other, in ONE Spark session on the feature benchmark's data.
 
-The baseline swaps `delta_io.concurrently` for a loop that runs the writes in order on the caller's
-thread; nothing else differs. conf/local.yaml as shipped (write-audit-publish on). A `--rebuild-state`
+The baseline swaps `delta_io.concurrently` for `delta_io.one_after_another` (the writes in order on the
+caller's thread); nothing else differs. conf/local.yaml as shipped (write-audit-publish on). A `--rebuild-state`
 backfill of all days but the last builds the state once; then `run_from_state` for the last day runs
 four times in ABBA order (neither mode always first, warmer or colder), each on its own copy of that
 state: the silver MERGE beside the chargebacks' replace, the chargebacks' quarantine beside the
@@ -21,7 +21,7 @@ import datetime as dt
 import json
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +44,8 @@ TABLES = ("user_transaction_features", "merchant_risk_features")
 def commits(mode: str) -> Iterator[None]:
     """`concurrent` as shipped; `sequential` the same writes one after the other on this thread."""
     shipped = delta_io.concurrently
-
-    def one_after_the_other(*writes: Callable[[], Any]) -> list[Any]:
-        return [write() for write in writes]
-
     if mode == "sequential":
-        delta_io.concurrently = one_after_the_other  # type: ignore[assignment]
+        delta_io.concurrently = delta_io.one_after_another  # type: ignore[assignment]
     try:
         yield
     finally:

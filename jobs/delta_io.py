@@ -122,17 +122,23 @@ def upsert(spark: SparkSession, location: str, rows: DataFrame, *, matched_on: s
 
 def concurrently(*writes: Callable[[], Result]) -> list[Result]:
     """Run writes to different tables at the same time, each on its own driver thread; their results in
-    order. A small commit is mostly the driver's planning and Delta's log work on one thread, while its
-    jobs leave executor cores idle, so two of them take about as long as one (benchmarks/RESULTS.md,
-    "Independent commits side by side"). Each write stays its own atomic commit, as it would one after
-    the other; every write runs to its end before the first failure, if any, is raised. Never give two
-    writes to the same table: their commits would conflict."""
+    order. A small commit is mostly the driver's planning and Delta's log work on one thread, so small
+    commits overlap; heavy ones compete for the same cores and memory (a run from state 0.895 of its
+    time side by side at 16M, a backfill's publish 1.256: benchmarks/RESULTS.md, "Independent commits
+    side by side"). Each write stays its own atomic commit, as it would one after the other; every write
+    runs to its end before the first failure, if any, is raised. Never give two writes to the same
+    table: their commits would conflict."""
     if len(writes) < 2:
-        return [write() for write in writes]
+        return one_after_another(*writes)
     with ThreadPoolExecutor(max_workers=len(writes), thread_name_prefix="delta-write") as pool:
         # The caller's job group, description and scheduler pool (Spark's local properties) go along.
         futures = [pool.submit(inheritable_thread_target(write)) for write in writes]
     return [future.result() for future in futures]
+
+
+def one_after_another(*writes: Callable[[], Result]) -> list[Result]:
+    """The writes in order on this thread, their results in order: `concurrently`'s baseline."""
+    return [write() for write in writes]
 
 
 def between_days(column: str, first: dt.date, last: dt.date) -> str:

@@ -20,7 +20,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pyspark import StorageLevel
@@ -267,9 +267,7 @@ def publish_all(
     `side_by_side` runs the tables' commits at the same time (delta_io.concurrently): for a run from
     state's few snapshot days. A backfill's publish stays one table after the other: there it was
     slower side by side (benchmarks/RESULTS.md, "Independent commits side by side")."""
-
-    def write_all(*writes: Callable[[], dict[str, Any]]) -> list[dict[str, Any]]:
-        return delta_io.concurrently(*writes) if side_by_side else [write() for write in writes]
+    write_all = delta_io.concurrently if side_by_side else delta_io.one_after_another
 
     def summary(table: str) -> dict[str, Any]:
         return delta_commit_summary(spark, paths[table])

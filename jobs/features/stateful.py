@@ -204,6 +204,7 @@ def run_from_state(
         outcomes = {r[silver.OUTCOME]: r["count"] for r in judged.groupBy(silver.OUTCOME).count().collect()}
         user_days = sorted(r[0] for r in silver.affected_event_dates(judged).collect())
         lap("judge")
+        displaced = outcomes.get(silver.WINS, 0)
         quarantine_transactions(
             spark,
             config,
@@ -211,7 +212,7 @@ def run_from_state(
             run_id=run_id,
             at=computed_at,
             days=(first_day, last_day),
-            displaced=outcomes.get(silver.WINS, 0),
+            displaced=displaced,
         )
         lap("quarantine_transactions")
         delta_io.concurrently(
@@ -236,7 +237,6 @@ def run_from_state(
         report["inputs"] = {"transactions": transaction_counts, "chargebacks": chargeback_counts}
         filed = select_rejects(checked_chargebacks, source_table="chargebacks", run_id=run_id, at=computed_at)
         raw_rules.log_rejects({"transactions": transaction_counts, "chargebacks": chargeback_counts}, run_id=run_id)
-        displaced = outcomes.get(silver.WINS, 0)
         report["quarantine"] = {
             "path": t.quarantine,
             "rows": transaction_counts["quarantined"] + chargeback_counts["quarantined"] + displaced,
